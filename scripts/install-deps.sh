@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on Debian bookworm.
+# Idempotent: packages already present are left alone, apt is not touched then.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential clang llvm pkg-config
+	libnl-3-dev libnl-route-3-dev libjansson-dev
+	# unit tests, fuzzing
+	libcmocka-dev libclang-rt-14-dev
+	# system tests and demo
+	python3-pytest iproute2 iputils-ping
+	dnsmasq-base isc-dhcp-server udhcpd
+	containernetworking-plugins
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' \
+		|| missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# isc-dhcp-server's package starts a system service that would listen on the
+# host's interfaces; the tests run their own instances inside namespaces.
+if command -v systemctl >/dev/null && systemctl is-enabled isc-dhcp-server >/dev/null 2>&1; then
+	systemctl disable --now isc-dhcp-server >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"
