@@ -13,7 +13,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wwrite-strings -Wvla -Wimplicit-fallthrough -Wundef -Wcast-qual \
-	-Wno-missing-field-initializers -Wno-format-truncation
+	-Wno-missing-field-initializers
+# Messages are cut to their buffers on purpose; gcc would flag every such snprintf.
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),)
+WARNINGS += -Wno-format-truncation
+endif
 HARDEN := -fstack-protector-strong -fstack-clash-protection -D_FORTIFY_SOURCE=2 -fcf-protection
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) -Isrc $(PKG_CFLAGS)
@@ -30,16 +34,19 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now
 PLUGIN_LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 endif
 
-CNI_SRCS := $(wildcard src/cni/*.c) $(wildcard src/util/*.c)
+CNI_SRCS := $(wildcard src/cni/*.c) $(wildcard src/util/*.c) $(wildcard src/netns/*.c) $(wildcard src/rtnl/*.c)
 CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
 CNI_LIB := $(BUILD)/libcnicore.a
+
+MACVLAN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/macvlan/*.c))
+DHCP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/dhcp/*.c))
 
 PLUGINS := $(BUILD)/macvlan $(BUILD)/dhcp
 TOOLS := $(BUILD)/tests/ipam-shim
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all check clean
+.PHONY: all unit-tests check clean
 all: $(PLUGINS) $(TOOLS)
 
 $(BUILD)/%.o: %.c
@@ -48,22 +55,28 @@ $(BUILD)/%.o: %.c
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(CNI_LIB): $(CNI_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/macvlan: $(BUILD)/src/macvlan/main.o $(CNI_LIB)
-	$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/macvlan: $(MACVLAN_OBJS) $(CNI_LIB)
+	@echo "  LD      $@"
+	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/dhcp: $(BUILD)/src/dhcp/main.o $(CNI_LIB)
-	$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/dhcp: $(DHCP_OBJS) $(CNI_LIB)
+	@echo "  LD      $@"
+	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/ipam-shim: $(BUILD)/tests/tools/ipam-shim.o $(CNI_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CNI_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit-tests: $(UNIT_TESTS)
 
 check: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do $$t || failed=1; done; exit $$failed

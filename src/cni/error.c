@@ -7,7 +7,8 @@ int cni_error_set(struct cni_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err->code != CNI_OK)
+	err->dropping = err->code != CNI_OK;
+	if (err->dropping)
 		return -1;
 	err->code = code;
 	va_start(ap, fmt);
@@ -21,6 +22,8 @@ void cni_error_details(struct cni_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (err->dropping)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(err->details, sizeof(err->details), fmt, ap);
 	va_end(ap);
@@ -43,4 +46,5 @@ void cni_error_clear(struct cni_error *err)
 	err->code = CNI_OK;
 	err->msg[0] = '\0';
 	err->details[0] = '\0';
+	err->dropping = false;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Error codes from SPEC.md "Error" section; 100 and up are ours. */
 enum cni_code {
@@ -33,6 +34,9 @@ struct cni_error {
 	int code;
 	char msg[CNI_MSG_MAX];
 	char details[CNI_DETAILS_MAX];
+	/* The last cni_error_set was dropped (an error was already recorded): the details that
+	 * follow it describe the dropped error, not the recorded one, so they are dropped too. */
+	bool dropping;
 };
 
 /* Records the first error only: later calls keep what caused the failure. Returns -1. */

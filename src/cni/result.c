@@ -7,7 +7,7 @@
 #include "result.h"
 #include "util/macro.h"
 
-static void strv_free(struct cni_strv *strv)
+void cni_strv_free(struct cni_strv *strv)
 {
 	for (size_t i = 0; i < strv->count; i++)
 		free(strv->items[i]);
@@ -17,10 +17,10 @@ static void strv_free(struct cni_strv *strv)
 
 void cni_dns_free(struct cni_dns *dns)
 {
-	strv_free(&dns->nameservers);
+	cni_strv_free(&dns->nameservers);
 	free(dns->domain);
-	strv_free(&dns->search);
-	strv_free(&dns->options);
+	cni_strv_free(&dns->search);
+	cni_strv_free(&dns->options);
 	*dns = (struct cni_dns){ 0 };
 }
 

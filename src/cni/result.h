@@ -73,6 +73,7 @@ struct cni_interface *cni_result_add_interface(struct cni_result *result);
 struct cni_ip *cni_result_add_ip(struct cni_result *result);
 struct cni_route *cni_result_add_route(struct cni_result *result);
 int cni_strv_push(struct cni_strv *strv, const char *value);
+void cni_strv_free(struct cni_strv *strv);
 bool cni_dns_empty(const struct cni_dns *dns);
 
 /* Parses a result in the version its "cniVersion" names, or in `fallback` when it

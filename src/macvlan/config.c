@@ -1,0 +1,101 @@
+#include <linux/if_link.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "macvlan/config.h"
+#include "util/macro.h"
+
+static const struct {
+	const char *name;
+	uint32_t mode;
+} modes[] = {
+	{ "bridge", MACVLAN_MODE_BRIDGE },
+	{ "private", MACVLAN_MODE_PRIVATE },
+	{ "vepa", MACVLAN_MODE_VEPA },
+	{ "passthru", MACVLAN_MODE_PASSTHRU },
+	/* Users write it out; the reference refuses it, nothing is lost by taking it. */
+	{ "passthrough", MACVLAN_MODE_PASSTHRU },
+};
+
+const char *macvlan_mode_name(uint32_t mode)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (modes[i].mode == mode)
+			return modes[i].name;
+	return "unknown";
+}
+
+static int parse_mode(const char *text, struct macvlan_conf *out, struct cni_error *err)
+{
+	if (!text || !*text)
+		text = "bridge";
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (strcmp(text, modes[i].name) == 0) {
+			out->mode = modes[i].mode;
+			out->mode_name = modes[i].name;
+			return 0;
+		}
+	}
+	cni_error_set(err, CNI_ERR_INVALID_CONFIG, "unknown macvlan mode \"%s\"", text);
+	cni_error_details(err, "mode must be bridge (the default), private, vepa or passthru");
+	return -1;
+}
+
+static int parse_unsigned(json_t *root, const char *key, unsigned *out, struct cni_error *err)
+{
+	long long value = 0;
+
+	if (cni_json_int(root, "", key, &value, err) < 0)
+		return -1;
+	if (value < 0 || value > 0x7fffffff)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s %lld is out of range: it must be 0 or more", key,
+				     value);
+	*out = (unsigned)value;
+	return 0;
+}
+
+/* The last source that gives a MAC wins: mac, then CNI_ARGS MAC, then runtimeConfig.mac. */
+static int parse_mac(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
+{
+	const char *from_config = NULL, *from_runtime = NULL;
+	const char *from_args = cni_args_get(&call->args, "MAC");
+	const char *text = NULL, *source = NULL;
+
+	if (cni_json_string(call->conf.root, "", "mac", &from_config, err) < 0 ||
+	    cni_json_string(call->conf.runtime_config, "runtimeConfig", "mac", &from_runtime, err) < 0)
+		return -1;
+	if (from_config && *from_config)
+		text = from_config, source = "mac";
+	if (from_args && *from_args)
+		text = from_args, source = "CNI_ARGS MAC";
+	if (from_runtime && *from_runtime)
+		text = from_runtime, source = "runtimeConfig.mac";
+	if (!text)
+		return 0;
+	if (!mac_parse(text, out->mac))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s \"%s\" is not a MAC address (aa:bb:cc:dd:ee:ff)",
+				     source, text);
+	if (out->mac[0] & 0x01)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s \"%s\" is a multicast address", source, text);
+	out->has_mac = true;
+	return 0;
+}
+
+int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
+{
+	static const char *const known_args[] = { "MAC", NULL };
+	json_t *root = call->conf.root;
+	const char *mode = NULL;
+
+	*out = (struct macvlan_conf){ 0 };
+	if (cni_args_check_known(&call->args, known_args, err) < 0 ||
+	    cni_json_string(root, "", "master", &out->master, err) < 0 ||
+	    cni_json_string(root, "", "mode", &mode, err) < 0 || parse_mode(mode, out, err) < 0 ||
+	    parse_unsigned(root, "mtu", &out->mtu, err) < 0 ||
+	    cni_json_bool(root, "", "linkInContainer", &out->link_in_container, err) < 0 ||
+	    parse_unsigned(root, "bcqueuelen", &out->bc_queue_len, err) < 0 || parse_mac(call, out, err) < 0)
+		return -1;
+	if (out->master && !*out->master)
+		out->master = NULL;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* The macvlan plugin's configuration keys, read as the reference plugin reads them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cni/skel.h"
+#include "rtnl/link.h"
+
+struct macvlan_conf {
+	const char *master; /* NULL: the interface of the default route */
+	uint32_t mode;      /* MACVLAN_MODE_* */
+	const char *mode_name;
+	unsigned mtu; /* 0: the kernel's default (the master's) */
+	bool has_mac;
+	uint8_t mac[MAC_LEN];
+	bool link_in_container;
+	unsigned bc_queue_len;
+};
+
+/* Reads the keys and CNI_ARGS (MAC is the only key it knows); MAC precedence is
+ * runtimeConfig.mac > CNI_ARGS MAC > mac. */
+int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err);
+const char *macvlan_mode_name(uint32_t mode);

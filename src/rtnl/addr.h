@@ -1,0 +1,38 @@
+/* Interface addresses and routes. All return 0 or -errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <netlink/netlink.h>
+
+#include "cni/ipaddr.h"
+#include "cni/result.h"
+
+struct addr_entry {
+	struct ip_prefix prefix;
+	unsigned flags; /* IFA_F_* */
+	int index;
+};
+
+struct route_entry {
+	struct ip_prefix dst;
+	bool has_gw;
+	struct ip_addr gw;
+	int index; /* output interface of the first next hop */
+	unsigned table;
+	unsigned priority;
+	unsigned scope;
+};
+
+int addr_add(struct nl_sock *sk, int index, const struct ip_prefix *prefix);
+/* Every address of `family` (AF_UNSPEC: all) on link `index` (0: all links). */
+int addr_list(struct nl_sock *sk, int family, int index, struct addr_entry **out, size_t *count);
+
+/* A CNI route on link `index` through `gw` (NULL: on-link). */
+int route_add(struct nl_sock *sk, int index, const struct cni_route *route, const struct ip_addr *gw);
+int route_list(struct nl_sock *sk, int family, struct route_entry **out, size_t *count);
+
+/* The interface of the first IPv4 default route in the main table, as the reference
+ * picks the default master; -ENOENT when there is none. */
+int route_default_index(struct nl_sock *sk);
