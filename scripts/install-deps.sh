@@ -13,6 +13,8 @@ packages=(
 	python3-pytest iproute2 iputils-ping
 	dnsmasq-base isc-dhcp-server udhcpd
 	containernetworking-plugins
+	# a real CNI runtime for the system tests
+	podman runc busybox-static
 )
 
 missing=()
