@@ -34,7 +34,7 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now
 PLUGIN_LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 endif
 
-CNI_SRCS := $(wildcard src/cni/*.c) $(wildcard src/util/*.c) $(wildcard src/netns/*.c) $(wildcard src/rtnl/*.c)
+CNI_SRCS := $(wildcard src/cni/*.c) $(wildcard src/util/*.c) $(wildcard src/netns/*.c) $(wildcard src/rtnl/*.c) $(wildcard src/dhcp4/*.c)
 CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
 CNI_LIB := $(BUILD)/libcnicore.a
 

@@ -79,7 +79,7 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cn
 	const char *version = NULL;
 	json_t *args = NULL, *dns = NULL;
 
-	*conf = (struct cni_conf){ 0 };
+	*conf = (struct cni_conf){ .version = CNI_VERSION_LATEST };
 	if (decode(buf, len, conf, err) < 0 || cni_json_string(conf->root, "", "cniVersion", &version, err) < 0 ||
 	    cni_version_parse(version, &conf->version, err) < 0 ||
 	    cni_json_string(conf->root, "", "name", &conf->name, err) < 0 ||
@@ -90,7 +90,10 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cn
 	    cni_json_object(args, "args", "cni", &conf->args_cni, err) < 0 ||
 	    cni_json_object(conf->root, "", "dns", &dns, err) < 0 ||
 	    (dns && cni_dns_parse(dns, "dns", &conf->dns, err) < 0) || parse_prev_result(conf, err) < 0) {
+		/* The error is printed in the configuration's version once that could be read. */
+		enum cni_version parsed = conf->version;
 		cni_conf_free(conf);
+		conf->version = parsed;
 		return -1;
 	}
 	conf->has_dns = dns != NULL;

@@ -28,6 +28,8 @@ struct cni_conf {
 	size_t raw_len;
 };
 
-/* Decode errors are code 6 with line and column; bad values code 7 naming the key. */
+/* Decode errors are code 6 with line and column; bad values code 7 naming the key. A failed
+ * parse leaves nothing to free and only `version` set: the configuration's when it could be
+ * read, else CNI_VERSION_LATEST. */
 int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cni_error *err);
 void cni_conf_free(struct cni_conf *conf);

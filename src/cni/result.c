@@ -231,6 +231,7 @@ static int parse_ip(json_t *obj, const char *where, enum cni_version version, st
 {
 	struct cni_ip *ip = cni_result_add_ip(result);
 	const char *family = NULL;
+	bool has_interface = false;
 
 	if (!ip)
 		return oom(err);
@@ -238,10 +239,11 @@ static int parse_ip(json_t *obj, const char *where, enum cni_version version, st
 		return cni_error_set(err, CNI_ERR_DECODE, "%s must be an object", where);
 	if (parse_prefix(obj, where, "address", &ip->address, err) < 0 ||
 	    parse_addr(obj, where, "gateway", &ip->has_gateway, &ip->gateway, err) < 0 ||
-	    parse_int_field(obj, where, "interface", &ip->interface, NULL, err) < 0 ||
+	    parse_int_field(obj, where, "interface", &ip->interface, &has_interface, err) < 0 ||
 	    cni_json_string(obj, where, "version", &family, err) < 0)
 		return -1;
-	if (!json_object_get(obj, "interface"))
+	/* "interface": null is no interface, as libcni's *int decodes it. */
+	if (!has_interface)
 		ip->interface = -1;
 	else if (ip->interface < 0 || (size_t)ip->interface >= result->n_interfaces)
 		return cni_error_set(err, CNI_ERR_DECODE, "%s.interface %d does not index interfaces[] (%zu entries)",
@@ -323,9 +325,8 @@ int cni_result_parse(json_t *obj, enum cni_version fallback, struct cni_result *
 	if (!json_is_object(obj))
 		return cni_error_set(err, CNI_ERR_DECODE, "a result must be a JSON object");
 	if (cni_json_string(obj, "", "cniVersion", &version_text, err) < 0 ||
-	    (version_text && *version_text && cni_version_parse(version_text, &version, err) < 0))
-		return -1;
-	if (parse_any(obj, version, out, err) < 0) {
+	    (version_text && *version_text && cni_version_parse(version_text, &version, err) < 0) ||
+	    parse_any(obj, version, out, err) < 0) {
 		/* Whatever the getter said, a bad result is a decoding failure. */
 		if (err->code == CNI_ERR_INVALID_CONFIG)
 			err->code = CNI_ERR_DECODE;

@@ -139,7 +139,8 @@ static int run(const struct cni_plugin *plugin, struct cni_call *call, FILE *in,
 
 int cni_plugin_main(const struct cni_plugin *plugin, FILE *in, FILE *out)
 {
-	struct cni_call call = { 0 };
+	/* Errors before the configuration is read are printed in the latest version. */
+	struct cni_call call = { .conf.version = CNI_VERSION_LATEST };
 	struct cni_error err = { 0 };
 
 	if (!getenv("CNI_COMMAND") || !*getenv("CNI_COMMAND")) {
@@ -149,7 +150,7 @@ int cni_plugin_main(const struct cni_plugin *plugin, FILE *in, FILE *out)
 	}
 	int r = run(plugin, &call, in, out, &err);
 	if (r < 0)
-		cni_error_print(&err, call.conf.root ? call.conf.version : CNI_VERSION_LATEST, out);
+		cni_error_print(&err, call.conf.version, out);
 	cni_args_free(&call.args);
 	cni_conf_free(&call.conf);
 	return r < 0 ? 1 : 0;

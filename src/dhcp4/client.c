@@ -1,0 +1,771 @@
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dhcp4/client.h"
+#include "dhcp4/protocol.h"
+#include "util/macro.h"
+
+#define DEFAULT_REQUEST_TRIES 4
+#define DEFAULT_REBOOT_TRIES 2
+/* RFC 2131 3.1.5: after a DHCPDECLINE "the client SHOULD wait a minimum of ten
+ * seconds before restarting the configuration process". */
+#define DECLINE_RESTART_MS 10000
+/* Restarts after NAKs in a row back off to this. */
+#define NAK_BACKOFF_MAX_MS 64000
+
+const char *dhcp_client_state_name(enum dhcp_client_state state)
+{
+	static const char *const names[] = {
+		[DHCP_STATE_STOPPED] = "STOPPED",         [DHCP_STATE_INIT] = "INIT",
+		[DHCP_STATE_SELECTING] = "SELECTING",     [DHCP_STATE_REQUESTING] = "REQUESTING",
+		[DHCP_STATE_INIT_REBOOT] = "INIT-REBOOT", [DHCP_STATE_REBOOTING] = "REBOOTING",
+		[DHCP_STATE_GRANTED] = "GRANTED",         [DHCP_STATE_BOUND] = "BOUND",
+		[DHCP_STATE_RENEWING] = "RENEWING",       [DHCP_STATE_REBINDING] = "REBINDING",
+	};
+	return (size_t)state < ARRAY_SIZE(names) ? names[state] : "?";
+}
+
+const char *dhcp_event_name(enum dhcp_event_type type)
+{
+	static const char *const names[] = {
+		[DHCP_EVENT_GRANTED] = "granted", [DHCP_EVENT_BOUND] = "bound",
+		[DHCP_EVENT_RENEWED] = "renewed", [DHCP_EVENT_ADDRESS_CHANGED] = "address-changed",
+		[DHCP_EVENT_LOST] = "lost",       [DHCP_EVENT_EXPIRED] = "expired",
+		[DHCP_EVENT_FAILED] = "failed",
+	};
+	return (size_t)type < ARRAY_SIZE(names) ? names[type] : "?";
+}
+
+/* ---- helpers ---- */
+
+__attribute__((format(printf, 2, 3))) static void logf_(struct dhcp_client *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!c->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->log(c->ctx, line);
+}
+
+__attribute__((format(printf, 3, 4))) static void emit(struct dhcp_client *c, enum dhcp_event_type type,
+							const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->n_events == DHCP_EVENT_QUEUE) {
+		logf_(c, "event queue full, dropping %s", dhcp_event_name(type));
+		return;
+	}
+	struct dhcp_event *ev = &c->events[c->n_events++];
+	ev->type = type;
+	va_start(ap, fmt);
+	vsnprintf(ev->reason, sizeof(ev->reason), fmt, ap);
+	va_end(ap);
+}
+
+static const char *addr_text(struct in_addr addr, char buf[INET_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
+}
+
+static uint64_t add_ms(uint64_t t, uint64_t ms)
+{
+	return t > UINT64_MAX - ms ? UINT64_MAX : t + ms;
+}
+
+static void new_xid(struct dhcp_client *c)
+{
+	c->xid = c->random(c->ctx);
+}
+
+/* RFC 2131 4.1: 4 s doubling to 64 s, "randomized by ... -1 to +1" second. The
+ * jitter shrinks with shorter configured intervals so it never dominates them. */
+static uint64_t retransmit_delay(struct dhcp_client *c)
+{
+	const struct dhcp_timing *t = &c->config.timing;
+	unsigned shift = c->tries > 1 ? c->tries - 1 : 0;
+	uint64_t base = shift >= 16 ? t->max_ms : (uint64_t)t->initial_ms << shift;
+
+	if (base > t->max_ms)
+		base = t->max_ms;
+	int64_t span = base / 4 < 1000 ? (int64_t)(base / 4) : 1000;
+	int64_t jitter = span ? (int64_t)(c->random(c->ctx) % (uint32_t)(2 * span + 1)) - span : 0;
+	return (uint64_t)((int64_t)base + jitter);
+}
+
+/* RFC 2131 4.4.5: wait half the time remaining until `until`, at least 60 s, but
+ * never past `until` itself. */
+static uint64_t renew_retry_at(uint64_t now, uint64_t until)
+{
+	uint64_t half = until > now ? (until - now) / 2 : 0;
+	uint64_t wait = half < DHCP_RENEW_RETRY_MIN_S * 1000ull ? DHCP_RENEW_RETRY_MIN_S * 1000ull : half;
+	uint64_t at = add_ms(now, wait);
+	return at < until ? at : until;
+}
+
+/* ---- building messages (RFC 2131 table 5) ---- */
+
+static uint16_t secs_since(const struct dhcp_client *c, uint64_t now)
+{
+	uint64_t secs = now > c->exchange_start_ms ? (now - c->exchange_start_ms) / 1000 : 0;
+	/* Some relays drop messages with secs = 0. */
+	return secs < 1 ? 1 : secs > 0xffff ? 0xffff : (uint16_t)secs;
+}
+
+struct message_plan {
+	uint8_t type;
+	enum dhcp_transport transport;
+	struct in_addr ciaddr;
+	struct in_addr requested; /* option 50, when set */
+	struct in_addr server_id; /* option 54, when set */
+	struct in_addr unicast_to;
+	bool request_options; /* 55, 57, host name, ... */
+	bool broadcast_flag;
+};
+
+static void queue_message(struct dhcp_client *c, uint64_t now, const struct message_plan *plan)
+{
+	struct dhcp_header h = {
+		.op = BOOTREQUEST,
+		.htype = ARPHRD_ETHER_TYPE,
+		.hlen = 6,
+		.xid = htonl(c->xid),
+		.secs = htons(secs_since(c, now)),
+		.flags = htons(plan->broadcast_flag ? DHCP_FLAG_BROADCAST : 0),
+		.ciaddr = plan->ciaddr.s_addr,
+	};
+	struct dhcp_output *out = &c->output;
+	struct dhcp_builder b;
+
+	memcpy(h.chaddr, c->config.mac, 6);
+	dhcp_builder_init(&b, out->data, sizeof(out->data), &h, plan->type);
+	if (c->config.client_id_len)
+		dhcp_builder_put(&b, DHCP_OPTION_CLIENT_IDENTIFIER, c->config.client_id, c->config.client_id_len);
+	if (plan->requested.s_addr)
+		dhcp_builder_put_addr(&b, DHCP_OPTION_REQUESTED_IP_ADDRESS, plan->requested);
+	if (plan->server_id.s_addr)
+		dhcp_builder_put_addr(&b, DHCP_OPTION_SERVER_IDENTIFIER, plan->server_id);
+	if (plan->request_options && c->config.request_options_len) {
+		if (b.cap - b.len < c->config.request_options_len)
+			b.overflow = true;
+		else {
+			memcpy(b.data + b.len, c->config.request_options, c->config.request_options_len);
+			b.len += c->config.request_options_len;
+		}
+	}
+	if (dhcp_builder_finish(&b) < 0) {
+		logf_(c, "%s does not fit in %d octets: not sent", dhcp_message_type_name(plan->type), DHCP_OUTPUT_MAX);
+		return;
+	}
+	out->transport = plan->transport;
+	out->type = plan->type;
+	out->len = b.len;
+	out->src = plan->ciaddr;
+	out->dst = plan->transport == DHCP_SEND_UNICAST ? plan->unicast_to : (struct in_addr){ INADDR_BROADCAST };
+	c->has_output = true;
+}
+
+/* RFC 2131 4.4.1: DHCPDISCOVER has ciaddr 0 and no server identifier. */
+static void send_discover(struct dhcp_client *c, uint64_t now)
+{
+	struct message_plan plan = {
+		.type = DHCPDISCOVER,
+		.transport = DHCP_SEND_BROADCAST,
+		.request_options = true,
+		.broadcast_flag = c->config.broadcast,
+	};
+	c->counters.discovers++;
+	queue_message(c, now, &plan);
+}
+
+/* RFC 2131 4.3.2 / table 5: the DHCPREQUEST differs by state.
+ *   SELECTING:   ciaddr 0, 'requested IP' MUST, 'server identifier' MUST, broadcast.
+ *   INIT-REBOOT: ciaddr 0, 'requested IP' MUST, 'server identifier' MUST NOT, broadcast.
+ *   RENEWING:    ciaddr = address, neither option, unicast to the server.
+ *   REBINDING:   ciaddr = address, neither option, broadcast. */
+static void send_request(struct dhcp_client *c, uint64_t now)
+{
+	struct message_plan plan = { .type = DHCPREQUEST, .request_options = true };
+
+	switch (c->state) {
+	case DHCP_STATE_REQUESTING:
+		plan.transport = DHCP_SEND_BROADCAST;
+		plan.requested = c->offer.address;
+		plan.server_id = c->offer.server_id;
+		plan.broadcast_flag = c->config.broadcast;
+		break;
+	case DHCP_STATE_REBOOTING:
+		plan.transport = DHCP_SEND_BROADCAST;
+		plan.requested = c->reboot_addr;
+		plan.broadcast_flag = c->config.broadcast;
+		break;
+	case DHCP_STATE_RENEWING:
+		plan.transport = DHCP_SEND_UNICAST;
+		plan.ciaddr = c->lease.address;
+		plan.unicast_to = c->lease.server_id;
+		break;
+	case DHCP_STATE_REBINDING:
+		plan.transport = DHCP_SEND_BROADCAST;
+		plan.ciaddr = c->lease.address;
+		break;
+	default:
+		return;
+	}
+	c->counters.requests++;
+	c->request_sent_ms = now;
+	queue_message(c, now, &plan);
+}
+
+/* RFC 2131 table 5: DHCPDECLINE carries the address (50) and server (54), ciaddr 0. */
+static void send_decline(struct dhcp_client *c, uint64_t now)
+{
+	struct message_plan plan = {
+		.type = DHCPDECLINE,
+		.transport = DHCP_SEND_BROADCAST,
+		.requested = c->offer.address,
+		.server_id = c->offer.server_id,
+	};
+	queue_message(c, now, &plan);
+}
+
+/* RFC 2131 table 5: DHCPRELEASE has ciaddr = the address and the server id (54), and
+ * goes unicast to the server (dnsmasq ignores releases from 0.0.0.0). */
+static void send_release(struct dhcp_client *c, uint64_t now)
+{
+	struct message_plan plan = {
+		.type = DHCPRELEASE,
+		.transport = DHCP_SEND_UNICAST,
+		.ciaddr = c->lease.address,
+		.server_id = c->lease.server_id,
+		.unicast_to = c->lease.server_id,
+	};
+	queue_message(c, now, &plan);
+}
+
+/* ---- transitions ---- */
+
+static bool holds_lease(const struct dhcp_client *c)
+{
+	return c->state == DHCP_STATE_BOUND || c->state == DHCP_STATE_RENEWING || c->state == DHCP_STATE_REBINDING;
+}
+
+static bool acquiring(const struct dhcp_client *c)
+{
+	switch (c->state) {
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Acquisition timers never run past the point where the caller gave up. */
+static void arm(struct dhcp_client *c, uint64_t at)
+{
+	c->deadline = acquiring(c) && c->acquire_deadline < at ? c->acquire_deadline : at;
+}
+
+static void enter_selecting(struct dhcp_client *c, uint64_t now)
+{
+	new_xid(c);
+	c->exchange_start_ms = now;
+	c->state = DHCP_STATE_SELECTING;
+	c->tries = 1;
+	send_discover(c, now);
+	arm(c, add_ms(now, retransmit_delay(c)));
+}
+
+static void enter_init(struct dhcp_client *c, uint64_t now, uint64_t delay_ms)
+{
+	dhcp_lease_clear(&c->offer);
+	if (delay_ms == 0) {
+		enter_selecting(c, now);
+		return;
+	}
+	c->state = DHCP_STATE_INIT;
+	arm(c, add_ms(now, delay_ms));
+}
+
+static void enter_rebooting(struct dhcp_client *c, uint64_t now)
+{
+	new_xid(c);
+	c->exchange_start_ms = now;
+	c->state = DHCP_STATE_REBOOTING;
+	c->tries = 1;
+	send_request(c, now);
+	arm(c, add_ms(now, retransmit_delay(c)));
+}
+
+static void enter_bound(struct dhcp_client *c)
+{
+	c->state = DHCP_STATE_BOUND;
+	c->nak_streak = 0;
+	c->acquire_deadline = UINT64_MAX;
+	arm(c, dhcp_lease_t1(&c->lease));
+}
+
+static void enter_renewing(struct dhcp_client *c, uint64_t now)
+{
+	new_xid(c);
+	c->exchange_start_ms = now;
+	c->state = DHCP_STATE_RENEWING;
+	send_request(c, now);
+	arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
+}
+
+static void enter_rebinding(struct dhcp_client *c, uint64_t now)
+{
+	c->state = DHCP_STATE_REBINDING;
+	send_request(c, now);
+	arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
+}
+
+static void reset_counters(struct dhcp_client *c, uint64_t now)
+{
+	c->counters = (struct dhcp_counters){ 0 };
+	c->nak_streak = 0;
+	c->acquire_start_ms = now;
+	c->acquire_deadline = c->config.timing.acquire_ms ? add_ms(now, c->config.timing.acquire_ms) : UINT64_MAX;
+}
+
+/* The story of a failed acquisition, in what the wire saw. */
+static void fail(struct dhcp_client *c, uint64_t now)
+{
+	const struct dhcp_counters *n = &c->counters;
+	uint64_t secs = (now - c->acquire_start_ms + 500) / 1000;
+	char story[DHCP_REASON_MAX];
+
+	if (n->offers == 0 && n->discovers > 0)
+		snprintf(story, sizeof(story), "no DHCPOFFER after %u DHCPDISCOVER%s in %llu s", n->discovers,
+			 n->discovers == 1 ? "" : "s", (unsigned long long)secs);
+	else if (n->offers == 0)
+		snprintf(story, sizeof(story), "no answer to %u DHCPREQUEST%s for the remembered address in %llu s",
+			 n->requests, n->requests == 1 ? "" : "s", (unsigned long long)secs);
+	else
+		snprintf(story, sizeof(story), "%u DHCPOFFER%s but no DHCPACK to %u DHCPREQUEST%s in %llu s", n->offers,
+			 n->offers == 1 ? "" : "s", n->requests, n->requests == 1 ? "" : "s", (unsigned long long)secs);
+	if (n->naks)
+		emit(c, DHCP_EVENT_FAILED, "%s; %u DHCPNAK%s, last %s", story, n->naks, n->naks == 1 ? "" : "s",
+		     n->last_nak);
+	else if (n->dropped)
+		emit(c, DHCP_EVENT_FAILED, "%s; %u repl%s dropped, last because %s", story, n->dropped,
+		     n->dropped == 1 ? "y" : "ies", n->last_drop);
+	else
+		emit(c, DHCP_EVENT_FAILED, "%s", story);
+	dhcp_lease_clear(&c->offer);
+	c->state = DHCP_STATE_STOPPED;
+	c->deadline = UINT64_MAX;
+}
+
+static void expire(struct dhcp_client *c, uint64_t now)
+{
+	char addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+
+	emit(c, DHCP_EVENT_EXPIRED, "lease of %s from %s ended with no DHCPACK to %u renew/rebind DHCPREQUESTs",
+	     addr_text(c->lease.address, addr), addr_text(c->lease.server_id, server), c->counters.requests);
+	reset_counters(c, now);
+	/* Re-acquiring after a loss never gives up: the pod still needs an address. */
+	c->acquire_deadline = UINT64_MAX;
+	enter_init(c, now, 0);
+}
+
+void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *config, dhcp_random_fn random,
+		      dhcp_log_fn log, void *ctx)
+{
+	*c = (struct dhcp_client){
+		.config = *config,
+		.random = random,
+		.log = log,
+		.ctx = ctx,
+		.deadline = UINT64_MAX,
+		.acquire_deadline = UINT64_MAX,
+	};
+	struct dhcp_timing *t = &c->config.timing;
+	if (!t->initial_ms)
+		t->initial_ms = DHCP_RETRANSMIT_INITIAL_S * 1000;
+	if (!t->max_ms)
+		t->max_ms = DHCP_RETRANSMIT_MAX_S * 1000;
+	if (t->max_ms < t->initial_ms)
+		t->max_ms = t->initial_ms;
+	if (!t->request_tries)
+		t->request_tries = DEFAULT_REQUEST_TRIES;
+	if (!t->reboot_tries)
+		t->reboot_tries = DEFAULT_REBOOT_TRIES;
+}
+
+void dhcp_client_free(struct dhcp_client *c)
+{
+	free(c->config.request_options);
+	dhcp_lease_clear(&c->offer);
+	dhcp_lease_clear(&c->lease);
+	*c = (struct dhcp_client){ .state = DHCP_STATE_STOPPED };
+}
+
+void dhcp_client_start(struct dhcp_client *c, uint64_t now)
+{
+	reset_counters(c, now);
+	enter_init(c, now, 0);
+}
+
+void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr)
+{
+	reset_counters(c, now);
+	c->reboot_addr = addr;
+	c->state = DHCP_STATE_INIT_REBOOT;
+	enter_rebooting(c, now);
+}
+
+void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease)
+{
+	if (dhcp_lease_copy(&c->lease, lease) < 0 || now >= dhcp_lease_expiry(lease)) {
+		dhcp_client_start_reboot(c, now, lease->address);
+		return;
+	}
+	reset_counters(c, now);
+	if (now >= dhcp_lease_t2(lease))
+		enter_rebinding(c, now);
+	else if (now >= dhcp_lease_t1(lease))
+		enter_renewing(c, now);
+	else
+		enter_bound(c);
+}
+
+/* ---- received messages ---- */
+
+__attribute__((format(printf, 2, 3))) static void drop(struct dhcp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->counters.dropped++;
+	va_start(ap, fmt);
+	vsnprintf(c->counters.last_drop, sizeof(c->counters.last_drop), fmt, ap);
+	va_end(ap);
+	logf_(c, "dropped a reply in %s: %s", dhcp_client_state_name(c->state), c->counters.last_drop);
+}
+
+/* RFC 6842: a server that echoes a client identifier must echo ours. */
+static bool client_id_matches(const struct dhcp_client *c, const struct dhcp_message *msg)
+{
+	const uint8_t *id;
+	size_t len;
+
+	if (dhcp_message_get(msg, DHCP_OPTION_CLIENT_IDENTIFIER, &id, &len) < 0)
+		return true;
+	return len == c->config.client_id_len && memcmp(id, c->config.client_id, len) == 0;
+}
+
+static struct in_addr server_of(const struct dhcp_message *msg)
+{
+	struct in_addr id = { INADDR_ANY };
+
+	dhcp_message_get_addr(msg, DHCP_OPTION_SERVER_IDENTIFIER, &id);
+	return id;
+}
+
+static void on_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+		     size_t len)
+{
+	char addr[INET_ADDRSTRLEN];
+	struct dhcp_lease offer;
+
+	if (c->state != DHCP_STATE_SELECTING)
+		return; /* a second server's offer, or a late one: the first one won */
+	const char *why = dhcp_lease_from_message(msg, raw, len, now, &offer);
+	if (why) {
+		drop(c, "DHCPOFFER of %s unusable: %s", addr_text((struct in_addr){ msg->header.yiaddr }, addr), why);
+		return;
+	}
+	c->counters.offers++;
+	dhcp_lease_clear(&c->offer);
+	c->offer = offer;
+	/* RFC 2131 4.4.1: the DHCPREQUEST keeps the xid of the DHCPDISCOVER. */
+	c->state = DHCP_STATE_REQUESTING;
+	c->tries = 1;
+	send_request(c, now);
+	arm(c, add_ms(now, retransmit_delay(c)));
+}
+
+static void on_ack_granted(struct dhcp_client *c, struct dhcp_lease *lease)
+{
+	char addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+
+	dhcp_lease_clear(&c->offer);
+	c->offer = *lease;
+	c->state = DHCP_STATE_GRANTED;
+	c->deadline = UINT64_MAX;
+	emit(c, DHCP_EVENT_GRANTED, "%s/%u from %s for %u s", addr_text(lease->address, addr), lease->prefix_len,
+	     addr_text(lease->server_id, server), lease->lifetime_s);
+}
+
+static void on_ack_extended(struct dhcp_client *c, struct dhcp_lease *lease)
+{
+	char old[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+	bool moved = lease->address.s_addr != c->lease.address.s_addr;
+
+	addr_text(c->lease.address, old);
+	dhcp_lease_clear(&c->lease);
+	c->lease = *lease;
+	enter_bound(c);
+	if (moved)
+		emit(c, DHCP_EVENT_ADDRESS_CHANGED, "server %s moved the lease from %s to %s",
+		     addr_text(lease->server_id, server), old, addr_text(lease->address, addr));
+	else
+		emit(c, DHCP_EVENT_RENEWED, "%s extended by %s for %u s", addr_text(lease->address, addr),
+		     addr_text(lease->server_id, server), lease->lifetime_s);
+}
+
+static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const uint8_t *raw, size_t len)
+{
+	struct dhcp_lease lease;
+	char server[INET_ADDRSTRLEN];
+
+	if (c->state == DHCP_STATE_REQUESTING && server_of(msg).s_addr != c->offer.server_id.s_addr) {
+		drop(c, "DHCPACK from %s, not the server whose offer we requested", addr_text(server_of(msg), server));
+		return;
+	}
+	const char *why = dhcp_lease_from_message(msg, raw, len, c->request_sent_ms, &lease);
+	if (why) {
+		drop(c, "DHCPACK unusable: %s", why);
+		return;
+	}
+	c->counters.acks++;
+	if (c->state == DHCP_STATE_REQUESTING || c->state == DHCP_STATE_REBOOTING)
+		on_ack_granted(c, &lease);
+	else
+		on_ack_extended(c, &lease);
+}
+
+/* RFC 2131 4.4.1 / 4.4.5: a DHCPNAK sends the client back to INIT. Only the server we
+ * talk to may NAK us; anyone may while we broadcast for a remembered address. */
+static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg)
+{
+	char server[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	struct in_addr from = server_of(msg);
+	const struct dhcp_lease *talking_to = c->state == DHCP_STATE_REQUESTING ? &c->offer
+					      : c->state == DHCP_STATE_RENEWING ? &c->lease
+										: NULL;
+	const uint8_t *text = NULL;
+	size_t text_len = 0;
+
+	if (talking_to && from.s_addr != talking_to->server_id.s_addr) {
+		drop(c, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
+		return;
+	}
+	dhcp_message_get(msg, DHCP_OPTION_MESSAGE, &text, &text_len);
+	c->counters.naks++;
+	snprintf(c->counters.last_nak, sizeof(c->counters.last_nak), "from %s: %.*s", addr_text(from, server),
+		 (int)(text_len > 80 ? 80 : text_len), text ? (const char *)text : "no reason given");
+	if (holds_lease(c)) {
+		emit(c, DHCP_EVENT_LOST, "DHCPNAK %s while %s %s", c->counters.last_nak,
+		     c->state == DHCP_STATE_RENEWING ? "renewing" : "rebinding", addr_text(c->lease.address, addr));
+		/* Ask for the same address once more before starting over. */
+		c->reboot_addr = c->lease.address;
+		c->acquire_deadline = UINT64_MAX;
+		enter_rebooting(c, now);
+		return;
+	}
+	if (c->state == DHCP_STATE_REBOOTING) {
+		enter_init(c, now, 0);
+		return;
+	}
+	/* NAKs in a row: restart at once, then after 2, 4, ... 64 s, so a confused server
+	 * is not flooded. */
+	c->nak_streak++;
+	uint64_t delay = c->nak_streak < 2 ? 0 : 2000ull << (c->nak_streak - 2 > 5 ? 5 : c->nak_streak - 2);
+	enter_init(c, now, delay < NAK_BACKOFF_MAX_MS ? delay : NAK_BACKOFF_MAX_MS);
+}
+
+static bool expecting_reply(const struct dhcp_client *c)
+{
+	return c->state == DHCP_STATE_SELECTING || c->state == DHCP_STATE_REQUESTING ||
+	       c->state == DHCP_STATE_REBOOTING || c->state == DHCP_STATE_RENEWING || c->state == DHCP_STATE_REBINDING;
+}
+
+void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len)
+{
+	struct dhcp_message *msg;
+	enum dhcp_parse_error e;
+
+	if (!expecting_reply(c))
+		return;
+	msg = malloc(sizeof(*msg));
+	if (!msg)
+		return;
+	e = dhcp_message_parse(data, len, msg);
+	if (e != DHCP_PARSE_OK)
+		drop(c, "malformed: %s", dhcp_parse_error_name(e));
+	else if (msg->header.op != BOOTREPLY || ntohl(msg->header.xid) != c->xid ||
+		 memcmp(msg->header.chaddr, c->config.mac, 6) != 0)
+		; /* another client's transaction on the same link: not ours to count */
+	else if (!client_id_matches(c, msg))
+		drop(c, "%s carries another client's identifier (RFC 6842)", dhcp_message_type_name(dhcp_message_type(msg)));
+	else if (dhcp_message_type(msg) == DHCPOFFER)
+		on_offer(c, now, msg, data, len);
+	else if (dhcp_message_type(msg) == DHCPACK)
+		on_ack(c, msg, data, len);
+	else if (dhcp_message_type(msg) == DHCPNAK)
+		on_nak(c, now, msg);
+	else
+		drop(c, "unexpected %s", dhcp_message_type_name(dhcp_message_type(msg)));
+	free(msg);
+}
+
+/* ---- timers and caller decisions ---- */
+
+static void retransmit(struct dhcp_client *c, uint64_t now, unsigned max_tries)
+{
+	if (max_tries && c->tries >= max_tries) {
+		enter_init(c, now, 0);
+		return;
+	}
+	c->tries++;
+	if (c->state == DHCP_STATE_SELECTING)
+		send_discover(c, now);
+	else
+		send_request(c, now);
+	arm(c, add_ms(now, retransmit_delay(c)));
+}
+
+void dhcp_client_tick(struct dhcp_client *c, uint64_t now)
+{
+	if (now < c->deadline)
+		return;
+	if (acquiring(c) && now >= c->acquire_deadline) {
+		fail(c, now);
+		return;
+	}
+	switch (c->state) {
+	case DHCP_STATE_INIT:
+		enter_selecting(c, now);
+		break;
+	case DHCP_STATE_INIT_REBOOT:
+		enter_rebooting(c, now);
+		break;
+	case DHCP_STATE_SELECTING:
+		retransmit(c, now, 0);
+		break;
+	case DHCP_STATE_REQUESTING:
+		retransmit(c, now, c->config.timing.request_tries);
+		break;
+	case DHCP_STATE_REBOOTING:
+		retransmit(c, now, c->config.timing.reboot_tries);
+		break;
+	case DHCP_STATE_BOUND:
+		enter_renewing(c, now);
+		break;
+	case DHCP_STATE_RENEWING:
+		if (now >= dhcp_lease_t2(&c->lease)) {
+			enter_rebinding(c, now);
+			break;
+		}
+		send_request(c, now);
+		arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
+		break;
+	case DHCP_STATE_REBINDING:
+		if (now >= dhcp_lease_expiry(&c->lease)) {
+			expire(c, now);
+			break;
+		}
+		send_request(c, now);
+		arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
+		break;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_GRANTED:
+		c->deadline = UINT64_MAX;
+		break;
+	}
+}
+
+void dhcp_client_accept(struct dhcp_client *c, uint64_t now)
+{
+	char old[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+	(void)now;
+
+	if (c->state != DHCP_STATE_GRANTED)
+		return;
+	bool moved = c->lease.ack && c->lease.address.s_addr != c->offer.address.s_addr;
+	addr_text(c->lease.address, old);
+	dhcp_lease_clear(&c->lease);
+	c->lease = c->offer;
+	c->offer = (struct dhcp_lease){ 0 };
+	enter_bound(c);
+	addr_text(c->lease.address, addr);
+	addr_text(c->lease.server_id, server);
+	if (moved)
+		emit(c, DHCP_EVENT_ADDRESS_CHANGED, "the new lease from %s is %s, the last one was %s", server, addr, old);
+	else
+		emit(c, DHCP_EVENT_BOUND, "%s/%u from %s for %u s", addr, c->lease.prefix_len, server,
+		     c->lease.lifetime_s);
+}
+
+void dhcp_client_decline(struct dhcp_client *c, uint64_t now)
+{
+	if (c->state != DHCP_STATE_GRANTED)
+		return;
+	new_xid(c);
+	send_decline(c, now);
+	enter_init(c, now, DECLINE_RESTART_MS);
+}
+
+void dhcp_client_release(struct dhcp_client *c, uint64_t now)
+{
+	if (c->state == DHCP_STATE_GRANTED) {
+		dhcp_lease_clear(&c->lease);
+		c->lease = c->offer;
+		c->offer = (struct dhcp_lease){ 0 };
+		c->state = DHCP_STATE_BOUND;
+	}
+	if (holds_lease(c)) {
+		new_xid(c);
+		c->exchange_start_ms = now;
+		send_release(c, now);
+	}
+	dhcp_client_stop(c);
+}
+
+void dhcp_client_stop(struct dhcp_client *c)
+{
+	c->state = DHCP_STATE_STOPPED;
+	c->deadline = UINT64_MAX;
+}
+
+uint64_t dhcp_client_deadline(const struct dhcp_client *c)
+{
+	return c->deadline;
+}
+
+bool dhcp_client_pop_output(struct dhcp_client *c, struct dhcp_output *out)
+{
+	if (!c->has_output)
+		return false;
+	*out = c->output;
+	c->has_output = false;
+	return true;
+}
+
+bool dhcp_client_pop_event(struct dhcp_client *c, struct dhcp_event *out)
+{
+	if (c->n_events == 0)
+		return false;
+	*out = c->events[0];
+	memmove(c->events, c->events + 1, --c->n_events * sizeof(c->events[0]));
+	return true;
+}
+
+const struct dhcp_lease *dhcp_client_lease(const struct dhcp_client *c)
+{
+	if (c->state == DHCP_STATE_GRANTED)
+		return &c->offer;
+	return holds_lease(c) ? &c->lease : NULL;
+}

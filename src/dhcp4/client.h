@@ -1,0 +1,166 @@
+/* The DHCPv4 client state machine (RFC 2131 4.4). It owns no socket and no clock:
+ * the caller feeds it received messages and the current monotonic time, and takes
+ * from it the messages to send, the events, and the next deadline. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dhcp4/lease.h"
+#include "dhcp4/message.h"
+
+enum dhcp_client_state {
+	DHCP_STATE_STOPPED, /* not started, released, or gave up */
+	DHCP_STATE_INIT,    /* waiting to send DHCPDISCOVER (after a NAK or DECLINE: with a delay) */
+	DHCP_STATE_SELECTING,
+	DHCP_STATE_REQUESTING,
+	DHCP_STATE_INIT_REBOOT, /* waiting to ask for a remembered address again */
+	DHCP_STATE_REBOOTING,
+	DHCP_STATE_GRANTED, /* a DHCPACK is in: the caller accepts or declines the lease */
+	DHCP_STATE_BOUND,
+	DHCP_STATE_RENEWING,
+	DHCP_STATE_REBINDING,
+};
+
+const char *dhcp_client_state_name(enum dhcp_client_state state);
+
+/* Retransmission policy; zeros take the RFC 2131 defaults. */
+struct dhcp_timing {
+	uint32_t initial_ms;    /* first retransmission delay, 4 s; doubled each time */
+	uint32_t max_ms;        /* ceiling of the delay, 64 s */
+	uint32_t acquire_ms;    /* give up acquiring after this long; 0 = never */
+	unsigned request_tries; /* DHCPREQUESTs in REQUESTING before starting over, 4 */
+	unsigned reboot_tries;  /* DHCPREQUESTs in REBOOTING before DHCPDISCOVER, 2 */
+};
+
+#define DHCP_CLIENT_ID_MAX 255
+
+struct dhcp_client_config {
+	uint8_t mac[6];
+	uint8_t client_id[DHCP_CLIENT_ID_MAX];
+	size_t client_id_len;
+	/* Encoded options for DHCPDISCOVER and DHCPREQUEST: 55, 57, 12 or 81, 60 and
+	 * whatever else the network provides (see dhcp4/request_options.h). Owned by the
+	 * client after dhcp_client_init. */
+	uint8_t *request_options;
+	size_t request_options_len;
+	bool broadcast; /* ask servers to broadcast replies (flags bit) */
+	struct dhcp_timing timing;
+};
+
+enum dhcp_transport {
+	/* From the packet socket, broadcast on the link: no address is usable yet. */
+	DHCP_SEND_BROADCAST,
+	/* From a UDP socket bound to the leased address, to the server (renew, release). */
+	DHCP_SEND_UNICAST,
+};
+
+/* What we send fits an Ethernet frame with its IP and UDP headers. */
+#define DHCP_OUTPUT_MAX 1472
+
+struct dhcp_output {
+	enum dhcp_transport transport;
+	uint8_t type; /* DHCPDISCOVER, ... */
+	struct in_addr src;
+	struct in_addr dst;
+	uint8_t data[DHCP_OUTPUT_MAX];
+	size_t len;
+};
+
+enum dhcp_event_type {
+	DHCP_EVENT_GRANTED,         /* call dhcp_client_accept or dhcp_client_decline */
+	DHCP_EVENT_BOUND,           /* the lease is ours */
+	DHCP_EVENT_RENEWED,         /* extended, same address */
+	DHCP_EVENT_ADDRESS_CHANGED, /* a new lease with another address than the last one */
+	DHCP_EVENT_LOST,            /* NAK while holding a lease: stop using it */
+	DHCP_EVENT_EXPIRED,         /* no renewal before the end of the lease */
+	DHCP_EVENT_FAILED,          /* acquiring took longer than timing.acquire_ms */
+};
+
+const char *dhcp_event_name(enum dhcp_event_type type);
+
+#define DHCP_REASON_MAX 256
+
+struct dhcp_event {
+	enum dhcp_event_type type;
+	char reason[DHCP_REASON_MAX];
+};
+
+/* What happened on the wire since the acquisition began: the story a failure tells. */
+struct dhcp_counters {
+	unsigned discovers;
+	unsigned offers;
+	unsigned requests;
+	unsigned acks;
+	unsigned naks;
+	unsigned dropped;
+	char last_nak[128];  /* "from 10.0.0.1: address not available" */
+	char last_drop[128]; /* why the last reply was dropped */
+};
+
+typedef uint32_t (*dhcp_random_fn)(void *ctx);
+typedef void (*dhcp_log_fn)(void *ctx, const char *message);
+
+#define DHCP_EVENT_QUEUE 4
+
+struct dhcp_client {
+	struct dhcp_client_config config;
+	dhcp_random_fn random;
+	dhcp_log_fn log;
+	void *ctx;
+
+	enum dhcp_client_state state;
+	uint32_t xid;
+	uint64_t exchange_start_ms; /* for 'secs' */
+	uint64_t request_sent_ms;   /* lease times count from the last request */
+	uint64_t acquire_start_ms;
+	uint64_t acquire_deadline;  /* UINT64_MAX: none */
+	uint64_t deadline;          /* next timer, UINT64_MAX: none */
+	unsigned tries;             /* of the message being retransmitted */
+	unsigned nak_streak;        /* NAKs in a row: grows the restart delay */
+	struct dhcp_counters counters;
+
+	struct dhcp_lease offer;    /* the one being requested */
+	struct dhcp_lease lease;    /* the bound one (also kept after loss, to compare) */
+	struct in_addr reboot_addr; /* INIT-REBOOT asks for this */
+
+	bool has_output;
+	struct dhcp_output output;
+	struct dhcp_event events[DHCP_EVENT_QUEUE];
+	unsigned n_events;
+};
+
+/* Takes ownership of config->request_options. */
+void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *config, dhcp_random_fn random,
+		      dhcp_log_fn log, void *ctx);
+void dhcp_client_free(struct dhcp_client *c);
+
+/* INIT: broadcast DHCPDISCOVER now. */
+void dhcp_client_start(struct dhcp_client *c, uint64_t now);
+/* INIT-REBOOT: ask for `addr` again (a lease remembered across a restart); DHCPDISCOVER
+ * follows if no server confirms it. */
+void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr);
+/* Resume a lease that is still valid at `now` (loaded from disk): BOUND, RENEWING or
+ * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired. */
+void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease);
+
+/* A DHCP message (UDP payload) arrived. */
+void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len);
+/* Time moved on; call at or after dhcp_client_deadline(). */
+void dhcp_client_tick(struct dhcp_client *c, uint64_t now);
+
+void dhcp_client_accept(struct dhcp_client *c, uint64_t now);
+/* The granted address is in use (e.g. ARP conflict): DHCPDECLINE, restart in 10 s. */
+void dhcp_client_decline(struct dhcp_client *c, uint64_t now);
+/* Give the lease back (unicast DHCPRELEASE) and stop. */
+void dhcp_client_release(struct dhcp_client *c, uint64_t now);
+/* Stop without telling the server (daemon shutdown: the lease lives on). */
+void dhcp_client_stop(struct dhcp_client *c);
+
+uint64_t dhcp_client_deadline(const struct dhcp_client *c);
+bool dhcp_client_pop_output(struct dhcp_client *c, struct dhcp_output *out);
+bool dhcp_client_pop_event(struct dhcp_client *c, struct dhcp_event *out);
+/* The current lease, or NULL when none is held. */
+const struct dhcp_lease *dhcp_client_lease(const struct dhcp_client *c);

@@ -1,0 +1,34 @@
+/* Typed views of DHCP options: names, routes (33, 121), domain search (119). */
+#pragma once
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cni/result.h"
+
+/* "routers", "classless-static-routes", "121", ... (ISC dhclient's names); -EINVAL
+ * for anything else. */
+int dhcp_option_code_parse(const char *text, uint8_t *code);
+/* The name of a known option, or NULL. */
+const char *dhcp_option_name(uint8_t code);
+
+struct dhcp_route {
+	struct in_addr dst;
+	uint8_t prefix_len;
+	struct in_addr gateway; /* 0.0.0.0: on the link (RFC 3442) */
+};
+
+/* RFC 3442: classless static routes. -EBADMSG when the option is malformed (then the
+ * whole option is ignored, as RFC 3442 asks of a bad descriptor). */
+int dhcp_decode_classless_routes(const uint8_t *data, size_t len, struct dhcp_route **out, size_t *count);
+/* RFC 2132 5.8: static routes, destination/router pairs, classful destinations. */
+int dhcp_decode_static_routes(const uint8_t *data, size_t len, struct dhcp_route **out, size_t *count);
+/* RFC 3397: a list of domain names in RFC 1035 wire form, compression pointers
+ * relative to the start of the (concatenated) option. */
+int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct cni_strv *out);
+/* A list of IPv4 addresses (options 3, 6, 42): appended as text. */
+int dhcp_decode_addresses(const uint8_t *data, size_t len, struct cni_strv *out);
+/* The classful prefix length of an address (A /8, B /16, C /24), for options 33
+ * and for leases without a subnet mask. */
+uint8_t dhcp_classful_prefix(struct in_addr addr);
