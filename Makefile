@@ -3,9 +3,15 @@
 #   make SAN=1           ASan+UBSan build in build-san/ (dynamic: sanitizers need it)
 #   make CC=clang        any C11 compiler; warnings are errors with gcc and clang
 #   make check           unit tests (built with sanitizers)
+#   make fuzz            libFuzzer targets in build-fuzz/ (clang, ASan+UBSan)
 
 CC ?= cc
 SAN ?= 0
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+CC := clang
+BUILD ?= build-fuzz
+endif
 BUILD ?= $(if $(filter 1,$(SAN)),build-san,build)
 
 PKGS := libnl-3.0 libnl-route-3.0 jansson
@@ -23,7 +29,11 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) -Isrc $(PKG_CFLAGS)
 LIBS := -lnl-route-3 -lnl-3 -ljansson -lpthread -lm
 
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS := -fsanitize=fuzzer,address,undefined
+PLUGIN_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS := -fsanitize=address,undefined
 PLUGIN_LDFLAGS := $(ALL_LDFLAGS)
@@ -46,7 +56,10 @@ TOOLS := $(BUILD)/tests/ipam-shim
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all unit-tests check clean
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all unit-tests check fuzz clean
 all: $(PLUGINS) $(TOOLS)
 
 $(BUILD)/%.o: %.c
@@ -78,10 +91,21 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CNI_LIB)
 
 unit-tests: $(UNIT_TESTS)
 
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+
+.PHONY: fuzzers
+fuzzers: $(FUZZERS)
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(CNI_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 check: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do $$t || failed=1; done; exit $$failed
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,6 +13,9 @@ packages=(
 	python3-pytest iproute2 iputils-ping
 	dnsmasq-base isc-dhcp-server udhcpd
 	containernetworking-plugins
+	# system tests: `file` checks static linking (udhcpc, the test DHCP client,
+	# comes with busybox-static below, which also satisfies udhcpd)
+	file
 	# a real CNI runtime for the system tests
 	podman runc busybox-static
 )

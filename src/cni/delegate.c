@@ -69,7 +69,9 @@ static int spawn(char *path, char **env, struct child *child, struct cni_error *
 	char *argv[] = { path, NULL };
 	int r;
 
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	/* Our end of its stdin must not block: a plugin echoing a large stdin fills its stdout,
+	 * which exchange() can drain only between writes. Its end stays blocking. */
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || fcntl(in[1], F_SETFL, O_NONBLOCK) < 0) {
 		r = errno;
 		goto fail;
 	}
@@ -106,8 +108,9 @@ static void write_some(struct child *child, const char *input, size_t input_len,
 
 	if (n > 0)
 		*written += (size_t)n;
-	/* Done, or the plugin closed its stdin without reading: either way stop feeding. */
-	if (n < 0 || *written == input_len)
+	/* Done, or the plugin closed its stdin without reading: either way stop feeding. A full
+	 * pipe (EAGAIN) waits for the next POLLOUT. */
+	if ((n < 0 && errno != EAGAIN && errno != EINTR) || *written == input_len)
 		closep(&child->in_fd);
 }
 
