@@ -66,6 +66,8 @@ static int spawn(char *path, char **env, struct child *child, struct cni_error *
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t sigpipe;
 	char *argv[] = { path, NULL };
 	int r;
 
@@ -78,7 +80,15 @@ static int spawn(char *path, char **env, struct child *child, struct cni_error *
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-	r = posix_spawn(&child->pid, path, &actions, NULL, argv, env);
+	/* exchange() ignores SIGPIPE in this process; the plugin starts with the default, as a
+	 * runtime would start it. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&sigpipe);
+	sigaddset(&sigpipe, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &sigpipe);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&child->pid, path, &actions, &attr, argv, env);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);
 	if (r != 0)
 		goto fail;

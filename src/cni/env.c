@@ -111,6 +111,9 @@ int cni_env_load(struct cni_env *env, struct cni_error *err)
 		cni_error_details(err, "the container runtime must set these; when calling the plugin by hand, export them");
 		return -1;
 	}
+	/* VERSION uses none of them: as with the Go skel, leftovers in the environment must not fail it. */
+	if (env->command == CNI_CMD_VERSION)
+		return 0;
 
 	if (env->container_id && !cni_container_id_valid(env->container_id)) {
 		cni_error_set(err, CNI_ERR_INVALID_ENV, "invalid CNI_CONTAINERID \"%s\"", env->container_id);

@@ -82,6 +82,18 @@ static int check_command_version(enum cni_command command, enum cni_version vers
 	return -1;
 }
 
+/* As the Go skel's validateConfig: runtimes and plugins key state, even file names, on it. */
+static int check_network_name(const char *name, struct cni_error *err)
+{
+	if (!name || !*name)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "missing network name");
+	if (cni_container_id_valid(name))
+		return 0;
+	cni_error_set(err, CNI_ERR_INVALID_CONFIG, "invalid characters in network name \"%s\"", name);
+	cni_error_details(err, "it must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
+	return -1;
+}
+
 static int not_implemented(const struct cni_plugin *plugin, enum cni_command command, struct cni_error *err)
 {
 	cni_error_set(err, CNI_ERR_NOT_IMPLEMENTED, "%s: %s is not implemented", plugin->name, cni_command_name(command));
@@ -130,7 +142,7 @@ static int run(const struct cni_plugin *plugin, struct cni_call *call, FILE *in,
 		return -1;
 	if (call->env.command == CNI_CMD_VERSION)
 		return print_version(buf, len, out, err);
-	if (cni_conf_parse(buf, len, &call->conf, err) < 0 ||
+	if (cni_conf_parse(buf, len, &call->conf, err) < 0 || check_network_name(call->conf.name, err) < 0 ||
 	    check_command_version(call->env.command, call->conf.version, err) < 0 ||
 	    cni_args_parse(call->env.args, &call->args, err) < 0)
 		return -1;

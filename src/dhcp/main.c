@@ -1,14 +1,25 @@
-/* dhcp: the IPAM plugin that asks the node's DHCP daemon for a lease. */
+/* dhcp: one binary, two roles. `dhcp daemon` is the node daemon that holds leases;
+ * run by a container runtime it is the IPAM plugin that asks the daemon. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cni/skel.h"
+#include "dhcp/daemon.h"
+#include "dhcp/plugin.h"
 
 static const struct cni_plugin dhcp_plugin = {
 	.name = "dhcp",
-	.about = "CNI dhcp IPAM plugin",
+	.about = "CNI dhcp IPAM plugin (node daemon: dhcp daemon --help)",
+	.add = dhcp_plugin_add,
+	.del = dhcp_plugin_del,
+	.status = dhcp_plugin_status,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "daemon") == 0)
+		return daemon_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0))
+		return daemon_client_main(argc - 1, argv + 1);
 	return cni_plugin_main(&dhcp_plugin, stdin, stdout);
 }

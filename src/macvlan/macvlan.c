@@ -217,12 +217,29 @@ static int add_with_ipam(const struct cni_call *call, const struct namespaces *n
 	return -1;
 }
 
+/* A 0.1.0/0.2.0 result is made of IP addresses: refuse before making a link that
+ * could not be reported (and would be left behind). */
+static int check_result_version(const struct cni_call *call, struct cni_error *err)
+{
+	enum cni_version version = call->conf.version;
+
+	if (call->conf.ipam_type || !cni_version_has_legacy_result(version))
+		return 0;
+	cni_error_set(err, CNI_ERR_INCOMPATIBLE_VERSION,
+		      "cannot write the result in CNI %s: it has no IP address, which %s requires",
+		      cni_version_name(version), cni_version_name(version));
+	cni_error_details(err, "use cniVersion 0.3.0 or later for networks without IPAM");
+	return -1;
+}
+
 int macvlan_add(const struct cni_call *call, struct cni_result *result, struct cni_error *err)
 {
 	struct macvlan_conf conf;
 	_cleanup_(namespaces_close) struct namespaces ns = { .pod_fd = -1, .master_fd = -1 };
 	struct link_info master, link;
 
+	if (check_result_version(call, err) < 0)
+		return -1;
 	if (macvlan_conf_load(call, &conf, err) < 0 || namespaces_open(call, &conf, &ns, err) < 0 ||
 	    find_master(ns.master, &conf, &master, err) < 0 || check_mtu(&conf, &master, err) < 0)
 		return -1;

@@ -32,6 +32,17 @@ static const struct ip_addr *family_gateway(const struct cni_result *result, int
 	return NULL;
 }
 
+/* A route without "gw" goes through its family's first gateway, unless its scope says
+ * the destination is on the link (or the host): a gateway there is refused. */
+static const struct ip_addr *route_gateway(const struct cni_result *result, const struct cni_route *route)
+{
+	if (route->has_gw)
+		return &route->gw;
+	if (route->has_scope && route->scope >= RT_SCOPE_LINK)
+		return NULL;
+	return family_gateway(result, route->dst.addr.family);
+}
+
 static int set_sysctls(int netns, const char *ifname, const struct cni_result *result)
 {
 	char key[128];
@@ -97,7 +108,7 @@ static int add_routes(struct nl_sock *sk, const struct link_info *link, const st
 {
 	for (size_t i = 0; i < result->n_routes; i++) {
 		const struct cni_route *route = &result->routes[i];
-		const struct ip_addr *gw = route->has_gw ? &route->gw : family_gateway(result, route->dst.addr.family);
+		const struct ip_addr *gw = route_gateway(result, route);
 		int r = route_add(sk, link->index, route, gw);
 		if (r < 0) {
 			char dst[IP_PREFIX_STRLEN], via[INET6_ADDRSTRLEN] = "on-link";
@@ -187,7 +198,7 @@ static int check_routes(const struct route_entry *routes, size_t n_routes, const
 {
 	for (size_t i = 0; i < result->n_routes; i++) {
 		const struct cni_route *route = &result->routes[i];
-		const struct ip_addr *gw = route->has_gw ? &route->gw : family_gateway(result, route->dst.addr.family);
+		const struct ip_addr *gw = route_gateway(result, route);
 		unsigned table = route->has_table ? (unsigned)route->table : RT_TABLE_MAIN;
 
 		if (!route_present(routes, n_routes, &route->dst, 0, table, gw)) {

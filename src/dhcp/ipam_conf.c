@@ -1,0 +1,260 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "dhcp/duration.h"
+#include "dhcp/ipam_conf.h"
+#include "dhcp4/options.h"
+#include "dhcp4/protocol.h"
+
+const uint8_t dhcp_default_request[6] = {
+	DHCP_OPTION_SUBNET_MASK,     DHCP_OPTION_ROUTER,        DHCP_OPTION_DOMAIN_NAME_SERVER,
+	DHCP_OPTION_DOMAIN_NAME,     DHCP_OPTION_DOMAIN_SEARCH, DHCP_OPTION_CLASSLESS_STATIC_ROUTE,
+};
+
+static int parse_option_code(json_t *entry, const char *where, uint8_t *code, struct cni_error *err)
+{
+	json_t *option = json_object_get(entry, "option");
+	char number[8];
+	const char *text = number;
+
+	if (json_is_integer(option))
+		snprintf(number, sizeof(number), "%lld", (long long)json_integer_value(option));
+	else if (json_is_string(option))
+		text = json_string_value(option);
+	else
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s.option is missing: give an option name or number",
+				     where);
+	if (dhcp_option_code_parse(text, code) < 0) {
+		cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s.option \"%s\" is not a DHCP option", where, text);
+		cni_error_details(err, "use a number from 1 to 254 or a name such as routers, domain-name-servers, "
+				       "classless-static-routes, host-name, vendor-class-identifier");
+		return -1;
+	}
+	return 0;
+}
+
+static void add_request(struct dhcp_ipam_conf *out, uint8_t code)
+{
+	for (size_t i = 0; i < out->n_request; i++)
+		if (out->request[i] == code)
+			return;
+	if (out->n_request < sizeof(out->request))
+		out->request[out->n_request++] = code;
+}
+
+/* "request": [{"option": "...", "skipDefault": true}] adds to option 55; any
+ * skipDefault drops the default list (the reference's rule). */
+static int parse_request(json_t *ipam, struct dhcp_ipam_conf *out, struct cni_error *err)
+{
+	json_t *list = NULL, *entry;
+	uint8_t codes[255];
+	size_t n = 0, i;
+	bool skip_default = false;
+	char where[48];
+
+	if (cni_json_array(ipam, "ipam", "request", &list, err) < 0)
+		return -1;
+	if (json_array_size(list) > sizeof(codes))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.request has more than %zu entries", sizeof(codes));
+	json_array_foreach(list, i, entry) {
+		bool skip = false;
+		snprintf(where, sizeof(where), "ipam.request[%zu]", i);
+		if (!json_is_object(entry))
+			return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s must be an object", where);
+		if (parse_option_code(entry, where, &codes[n++], err) < 0 ||
+		    cni_json_bool(entry, where, "skipDefault", &skip, err) < 0)
+			return -1;
+		skip_default |= skip;
+	}
+	if (!skip_default)
+		for (i = 0; i < sizeof(dhcp_default_request); i++)
+			add_request(out, dhcp_default_request[i]);
+	for (i = 0; i < n; i++)
+		add_request(out, codes[i]);
+	return 0;
+}
+
+/* "provide": [{"option": "...", "value": "...", "fromArg": "K8S_POD_NAME"}] */
+static int parse_provide(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out, struct cni_error *err)
+{
+	json_t *list = NULL, *entry;
+	size_t i;
+	char where[48];
+
+	if (cni_json_array(ipam, "ipam", "provide", &list, err) < 0)
+		return -1;
+	if (json_array_size(list) > DHCP_PROVIDE_MAX)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.provide has %zu entries, at most %d are allowed",
+				     json_array_size(list), DHCP_PROVIDE_MAX);
+	json_array_foreach(list, i, entry) {
+		struct dhcp_provide *p = &out->provide[out->n_provide];
+		const char *from_arg = NULL;
+		snprintf(where, sizeof(where), "ipam.provide[%zu]", i);
+		if (!json_is_object(entry))
+			return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s must be an object", where);
+		if (parse_option_code(entry, where, &p->code, err) < 0 ||
+		    cni_json_string(entry, where, "value", &p->value, err) < 0 ||
+		    cni_json_string(entry, where, "fromArg", &from_arg, err) < 0)
+			return -1;
+		if (from_arg && *from_arg)
+			p->value = cni_args_get(args, from_arg);
+		else if (!p->value)
+			return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s needs \"value\" or \"fromArg\"", where);
+		if (p->value && strlen(p->value) > 255)
+			return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "%s value is longer than 255 octets", where);
+		/* fromArg naming an argument the runtime did not pass: nothing to send. */
+		if (p->value)
+			out->n_provide++;
+	}
+	return 0;
+}
+
+static int parse_duration(json_t *ipam, const char *key, int64_t *out, struct cni_error *err)
+{
+	json_t *value = json_object_get(ipam, key);
+
+	*out = -1;
+	if (!value || json_is_null(value))
+		return 0;
+	if (json_is_integer(value) && json_integer_value(value) > 0 && json_integer_value(value) <= 86400)
+		*out = json_integer_value(value) * 1000;
+	else if (json_is_string(value))
+		*out = duration_parse_ms(json_string_value(value));
+	if (*out <= 0)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG,
+				     "ipam.%s must be a positive duration such as \"30s\" or a number of seconds", key);
+	return 0;
+}
+
+int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out,
+			 struct cni_error *err)
+{
+	long long priority = 0;
+	json_t *broadcast;
+
+	*out = (struct dhcp_ipam_conf){ .acquire_timeout_ms = -1, .retransmit_initial_ms = -1 };
+	if (cni_json_string(ipam, "ipam", "daemonSocketPath", &out->socket_path, err) < 0 ||
+	    cni_json_int(ipam, "ipam", "priority", &priority, err) < 0 ||
+	    cni_json_bool(ipam, "ipam", "broadcast", &out->broadcast, err) < 0 || parse_request(ipam, out, err) < 0 ||
+	    parse_provide(ipam, args, out, err) < 0 || parse_duration(ipam, "timeout", &out->acquire_timeout_ms, err) < 0 ||
+	    parse_duration(ipam, "retransmitInitial", &out->retransmit_initial_ms, err) < 0)
+		return -1;
+	if (priority < 0 || priority > 0x7fffffff)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.priority %lld is out of range", priority);
+	out->priority = (int)priority;
+	broadcast = json_object_get(ipam, "broadcast");
+	out->has_broadcast = broadcast && !json_is_null(broadcast);
+	if (out->socket_path && !*out->socket_path)
+		out->socket_path = NULL;
+	return 0;
+}
+
+size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX])
+{
+	char text[1024];
+	int n = snprintf(text, sizeof(text), "%s/%s/%s", att->container_id, att->network, att->ifname);
+	size_t len = n < 0 ? 0 : (size_t)n > DHCP_CLIENT_ID_MAX - 1 ? DHCP_CLIENT_ID_MAX - 1 : (size_t)n;
+
+	out[0] = 0; /* RFC 2132 9.14: type 0, not a hardware address */
+	memcpy(out + 1, text, len);
+	return 1 + len;
+}
+
+static const struct dhcp_provide *find_provide(const struct dhcp_ipam_conf *conf, uint8_t code)
+{
+	for (size_t i = 0; i < conf->n_provide; i++)
+		if (conf->provide[i].code == code)
+			return &conf->provide[i];
+	return NULL;
+}
+
+/* RFC 1123 host names: letters, digits, '-' and '.', as pod names are. */
+static bool valid_hostname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 253)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return false;
+	return true;
+}
+
+/* RFC 4702 2: flags S (server updates the A record) and E (canonical wire format),
+ * two zero RCODE octets, then the name as DNS labels. */
+static size_t encode_fqdn(const char *name, uint8_t out[260])
+{
+	size_t len = 3;
+
+	out[0] = 0x01 | 0x04;
+	out[1] = out[2] = 0;
+	for (const char *label = name; *label && len < 255;) {
+		size_t n = strcspn(label, ".");
+		if (n == 0 || n > 63 || len + 1 + n > 255)
+			return 0;
+		out[len++] = (uint8_t)n;
+		memcpy(out + len, label, n);
+		len += n;
+		label += n + (label[n] == '.');
+	}
+	out[len++] = 0;
+	return len;
+}
+
+static void put_identity(struct dhcp_builder *b, const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att)
+{
+	const struct dhcp_provide *hostname = find_provide(conf, DHCP_OPTION_HOST_NAME);
+	const struct dhcp_provide *fqdn = find_provide(conf, DHCP_OPTION_FQDN);
+	uint8_t encoded[260];
+	size_t len;
+
+	/* RFC 4702 3.1: a client sends option 81 or option 12, not both. */
+	if (fqdn && (len = encode_fqdn(fqdn->value, encoded)) > 0)
+		dhcp_builder_put(b, DHCP_OPTION_FQDN, encoded, len);
+	else if (hostname)
+		dhcp_builder_put(b, DHCP_OPTION_HOST_NAME, hostname->value, strlen(hostname->value));
+	else if (att->pod_name && valid_hostname(att->pod_name))
+		dhcp_builder_put(b, DHCP_OPTION_HOST_NAME, att->pod_name, strlen(att->pod_name));
+}
+
+int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att,
+			     struct dhcp_client_config *out, struct cni_error *err)
+{
+	uint8_t buf[DHCP_OUTPUT_MAX / 2];
+	struct dhcp_builder b = { .data = buf, .cap = sizeof(buf) };
+	const struct dhcp_provide *client_id = find_provide(conf, DHCP_OPTION_CLIENT_IDENTIFIER);
+
+	*out = (struct dhcp_client_config){ .broadcast = conf->broadcast };
+	memcpy(out->mac, att->mac, sizeof(out->mac));
+	if (client_id) {
+		out->client_id_len = strlen(client_id->value);
+		memcpy(out->client_id, client_id->value, out->client_id_len);
+	} else {
+		out->client_id_len = dhcp_default_client_id(att, out->client_id);
+	}
+	dhcp_builder_put(&b, DHCP_OPTION_PARAMETER_REQUEST_LIST, conf->request, conf->n_request);
+	/* RFC 2132 9.10: the largest message we take; 576 is the floor every host takes. */
+	unsigned mtu = att->mtu < DHCP_MIN_MAX_MESSAGE ? DHCP_MIN_MAX_MESSAGE
+		       : att->mtu > DHCP_MESSAGE_MAX   ? DHCP_MESSAGE_MAX
+						       : att->mtu;
+	dhcp_builder_put_u16(&b, DHCP_OPTION_MAXIMUM_MESSAGE_SIZE, (uint16_t)mtu);
+	put_identity(&b, conf, att);
+	for (size_t i = 0; i < conf->n_provide; i++) {
+		uint8_t code = conf->provide[i].code;
+		if (code != DHCP_OPTION_HOST_NAME && code != DHCP_OPTION_FQDN && code != DHCP_OPTION_CLIENT_IDENTIFIER)
+			dhcp_builder_put(&b, code, conf->provide[i].value, strlen(conf->provide[i].value));
+	}
+	if (b.overflow)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.provide and ipam.request make DHCP messages "
+								   "larger than %zu octets", sizeof(buf));
+	out->request_options = malloc(b.len);
+	if (!out->request_options)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	memcpy(out->request_options, buf, b.len);
+	out->request_options_len = b.len;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* The dhcp IPAM plugin's keys in "ipam" (the reference's, plus ours), and the DHCP
+ * client configuration they make for one attachment. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cni/args.h"
+#include "cni/error.h"
+#include "dhcp4/client.h"
+
+#define DHCP_PROVIDE_MAX 32
+
+struct dhcp_provide {
+	uint8_t code;
+	const char *value; /* borrowed from the config or CNI_ARGS; NULL: fromArg absent */
+};
+
+struct dhcp_ipam_conf {
+	const char *socket_path; /* daemonSocketPath; NULL: the daemon's default */
+	int priority;            /* metric of every route; 0: none */
+	bool broadcast;          /* ask servers to broadcast replies */
+	bool has_broadcast;      /* else the daemon's -broadcast decides */
+	int64_t acquire_timeout_ms;    /* -1: the daemon's default */
+	int64_t retransmit_initial_ms; /* -1: the daemon's default */
+	uint8_t request[255];          /* option 55, in order */
+	size_t n_request;
+	struct dhcp_provide provide[DHCP_PROVIDE_MAX];
+	size_t n_provide;
+};
+
+/* Options every lease asks for unless a `request` entry says skipDefault: subnet
+ * mask, routers, DNS servers, domain name, domain search, classless routes. */
+extern const uint8_t dhcp_default_request[6];
+
+/* `ipam` may be NULL. `args` resolves provide[].fromArg. Errors are code 7 naming the
+ * key ("ipam.request[1].option"). */
+int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out,
+			 struct cni_error *err);
+
+struct dhcp_attachment {
+	const char *container_id;
+	const char *network;
+	const char *ifname;
+	const char *pod_name; /* K8S_POD_NAME: the default host name */
+	uint8_t mac[6];
+	unsigned mtu;
+};
+
+/* The client identifier the reference sends, kept so existing server reservations
+ * still match: type 0, then "<containerID>/<network>/<ifname>", cut to 254 octets. */
+size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX]);
+
+/* Fills `out` (request options allocated: dhcp_client_init takes them over). */
+int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att,
+			     struct dhcp_client_config *out, struct cni_error *err);

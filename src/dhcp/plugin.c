@@ -1,0 +1,88 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cni/json.h"
+#include "dhcp/ipam_conf.h"
+#include "dhcp/plugin.h"
+#include "dhcp/rpc.h"
+
+/* The daemon bounds each acquisition itself; this only guards against a hung one. */
+#define CALL_TIMEOUT_MS (10 * 60 * 1000)
+#define QUICK_TIMEOUT_MS (10 * 1000)
+
+static const char *socket_path(const struct cni_call *call, struct cni_error *err)
+{
+	struct dhcp_ipam_conf conf;
+
+	if (dhcp_ipam_conf_parse(call->conf.ipam, &call->args, &conf, err) < 0)
+		return NULL;
+	return conf.socket_path ? conf.socket_path : DHCP_DEFAULT_SOCKET;
+}
+
+/* The CNI call as the daemon needs it, with the whole configuration. */
+static json_t *call_params(const struct cni_call *call)
+{
+	json_t *params = json_pack("{s:s, s:s, s:O}", "containerID", call->env.container_id, "ifName",
+				   call->env.ifname, "config", call->conf.root);
+
+	if (params && call->env.netns)
+		json_object_set_new(params, "netns", json_string(call->env.netns));
+	if (params && call->env.args)
+		json_object_set_new(params, "args", json_string(call->env.args));
+	return params;
+}
+
+int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, struct cni_error *err)
+{
+	const char *path = socket_path(call, err);
+	json_auto_t *params = path ? call_params(call) : NULL;
+	json_auto_t *answer = NULL;
+
+	if (!path)
+		return -1;
+	if (!params)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	if (rpc_call(path, "DHCP.Allocate", params, CALL_TIMEOUT_MS, &answer, err) < 0)
+		return -1;
+	if (cni_result_parse(answer, CNI_VERSION_1_1_0, result, err) < 0) {
+		cni_error_prefix(err, "the dhcp daemon's result");
+		return -1;
+	}
+	return 0;
+}
+
+int dhcp_plugin_del(const struct cni_call *call, struct cni_error *err)
+{
+	const char *path = socket_path(call, err);
+	json_auto_t *params = path ? call_params(call) : NULL;
+	json_auto_t *answer = NULL;
+
+	if (!path)
+		return -1;
+	if (!params)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	if (rpc_call(path, "DHCP.Release", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
+		return 0;
+	if (err->code != CNI_ERR_DAEMON)
+		return -1;
+	/* A pod must never hang in Terminating for want of a daemon: the daemon
+	 * releases what no pod holds when it starts again. */
+	fprintf(stderr, "dhcp: warning: %s; the lease is released when the daemon runs again\n", err->msg);
+	cni_error_clear(err);
+	return 0;
+}
+
+int dhcp_plugin_status(const struct cni_call *call, struct cni_error *err)
+{
+	const char *path = socket_path(call, err);
+	json_auto_t *params = json_object();
+	json_auto_t *answer = NULL;
+
+	if (!path)
+		return -1;
+	if (rpc_call(path, "DHCP.Status", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
+		return 0;
+	/* SPEC 1.1.0 STATUS: 50 means "not ready to add". */
+	err->code = CNI_ERR_NOT_AVAILABLE;
+	return -1;
+}

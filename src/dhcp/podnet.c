@@ -1,0 +1,137 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dhcp/podnet.h"
+#include "dhcp4/packet.h"
+#include "dhcp4/protocol.h"
+#include "netns/netns.h"
+#include "rtnl/socket.h"
+#include "util/macro.h"
+
+int podnet_exists(const char *netns_path)
+{
+	return access(netns_path, F_OK) == 0 ? 0 : -errno;
+}
+
+int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err)
+{
+	_cleanup_close_ int netns = netns_open_cni(netns_path, err);
+	if (netns < 0)
+		return -1;
+	_cleanup_nl_sock_ struct nl_sock *sk = nl_route_socket(netns);
+	if (!sk)
+		return cni_error_set(err, CNI_ERR_NETLINK, "cannot open netlink in %s: %s", netns_path, strerror(errno));
+	int r = link_get_by_name(sk, ifname, link);
+	if (r == -ENODEV) {
+		cni_error_set(err, CNI_ERR_DHCP, "interface %s not found in %s", ifname, netns_path);
+		cni_error_details(err, "the plugin that calls dhcp as IPAM (macvlan, ...) creates it first");
+		return -1;
+	}
+	if (r == 0 && !(link->flags & IFF_UP) && (r = link_set_up(sk, link->index)) == 0)
+		link->flags |= IFF_UP;
+	if (r < 0)
+		return cni_error_set(err, CNI_ERR_NETLINK, "preparing %s in %s: %s", ifname, netns_path, strerror(-r));
+	return 0;
+}
+
+/* Runs socket() inside the pod's namespace. */
+static int socket_in(const char *netns_path, int domain, int type, int protocol)
+{
+	_cleanup_close_ int netns = netns_open(netns_path);
+	if (netns < 0)
+		return netns;
+	int saved = netns_enter(netns);
+	if (saved < 0)
+		return saved;
+	int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+	int r = fd < 0 ? -errno : fd;
+	netns_leave(saved);
+	return r;
+}
+
+int podnet_packet_socket(const char *netns_path, int ifindex)
+{
+	struct sockaddr_ll addr = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex };
+	int one = 1;
+	_cleanup_close_ int fd = socket_in(netns_path, AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6])
+{
+	struct sock_filter code[DHCP_FILTER_LEN];
+	struct sock_fprog prog = { .len = DHCP_FILTER_LEN, .filter = code };
+
+	dhcp_filter_build(code, xid, mac);
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
+int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
+{
+	struct sockaddr_ll addr = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = ifindex,
+		.sll_halen = ETH_ALEN,
+		.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	};
+
+	return sendto(fd, datagram, len, 0, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+}
+
+ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t data[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+	ssize_t n = recvmsg(fd, &msg, MSG_TRUNC);
+
+	if (n < 0)
+		return -errno;
+	*checksum_partial = false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+			continue;
+		struct tpacket_auxdata aux;
+		memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+		/* veth and virtio hand up frames whose checksum was never computed. */
+		*checksum_partial = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+		/* A VLAN-tagged frame seen on the parent link belongs to the VLAN, not us. */
+		if (aux.tp_vlan_tci != 0 || (aux.tp_status & TP_STATUS_VLAN_VALID))
+			return 0;
+	}
+	/* Truncated (larger than our buffer): not a reply we asked for. */
+	return (size_t)n > len ? 0 : n;
+}
+
+int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr local, struct in_addr server)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(DHCP_CLIENT_PORT), .sin_addr = local };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT), .sin_addr = server };
+	int one = 1;
+	_cleanup_close_ int fd = socket_in(netns_path, AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}

@@ -1,0 +1,32 @@
+/* The pod's side of a lease: its interface, and sockets opened inside its network
+ * namespace (a socket stays in the namespace it was created in). */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cni/error.h"
+#include "rtnl/link.h"
+
+/* Finds `ifname` in the namespace at `netns_path` and brings it up if it is down
+ * (no waiting: the packet socket works on a link that is still coming up). */
+int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err);
+
+/* A packet socket (SOCK_DGRAM, ETH_P_IP) on `ifindex` with PACKET_AUXDATA, or -errno. */
+int podnet_packet_socket(const char *netns_path, int ifindex);
+/* Replaces the socket's filter with one for this transaction. */
+int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6]);
+/* Sends a framed IPv4 datagram to the link's broadcast address. */
+int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len);
+/* Receives one datagram: its length, 0 for a frame to skip (VLAN-tagged, truncated),
+ * -EAGAIN when nothing is queued. *checksum_partial from the kernel's auxdata. */
+ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial);
+
+/* A UDP socket bound to `local`:68 on `ifname` and connected to `server`:67, or -errno
+ * (-EADDRNOTAVAIL when the address is not on the pod's interface). */
+int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr local, struct in_addr server);
+
+/* 0 when the namespace file exists, -ENOENT when the pod is gone. */
+int podnet_exists(const char *netns_path);

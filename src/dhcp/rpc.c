@@ -1,0 +1,147 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dhcp/loop.h"
+#include "dhcp/rpc.h"
+#include "util/macro.h"
+
+json_t *rpc_error_json(const struct cni_error *err)
+{
+	json_t *error = json_pack("{s:i, s:s}", "code", err->code, "msg", err->msg);
+
+	if (err->details[0])
+		json_object_set_new(error, "details", json_string(err->details));
+	return json_pack("{s:o}", "error", error);
+}
+
+static int connect_daemon(const char *path, struct cni_error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "daemon socket path %s is too long", path);
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cni_error_set(err, CNI_ERR_IO, "cannot create a unix socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	cni_error_set(err, CNI_ERR_DAEMON, "cannot reach the dhcp daemon at %s: %s", path, strerror(e));
+	if (e == ENOENT || e == ECONNREFUSED)
+		cni_error_details(err, "start it on this node: `dhcp daemon` (the DaemonSet in deploy/kubernetes or "
+				       "the unit in deploy/systemd), or point ipam.daemonSocketPath at its socket");
+	else if (e == EACCES)
+		cni_error_details(err, "the socket admits root only; run the plugin as root or configure the daemon's "
+				       "--socket-group");
+	return -1;
+}
+
+/* Reads until the daemon closes the connection, within `timeout_ms`. */
+static char *read_response(int fd, int timeout_ms, size_t *len, struct cni_error *err)
+{
+	size_t cap = 4096, used = 0;
+	char *buf = malloc(cap);
+	uint64_t until = loop_now_ms() + (uint64_t)timeout_ms;
+
+	while (buf) {
+		uint64_t now = loop_now_ms();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0) {
+			cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon did not answer within %d s", timeout_ms / 1000);
+			break;
+		}
+		if (used + 1 >= cap) {
+			char *grown = cap < RPC_MESSAGE_MAX ? realloc(buf, cap *= 2) : NULL;
+			if (!grown) {
+				cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer is too large");
+				break;
+			}
+			buf = grown;
+		}
+		ssize_t n = read(fd, buf + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cni_error_set(err, CNI_ERR_DAEMON, "reading from the dhcp daemon: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			buf[used] = '\0';
+			*len = used;
+			return buf;
+		}
+		used += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int parse_response(const char *text, size_t len, const char *method, json_t **result, struct cni_error *err)
+{
+	json_auto_t *response = json_loadb(text, len, 0, NULL);
+	json_t *error = json_object_get(response, "error");
+
+	if (!json_is_object(response))
+		return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer to %s is not JSON%s", method,
+				     len ? "" : " (it closed the connection: see its log)");
+	if (json_is_object(error)) {
+		json_t *code = json_object_get(error, "code"), *msg = json_object_get(error, "msg");
+		json_t *details = json_object_get(error, "details");
+		cni_error_set(err, json_is_integer(code) ? (int)json_integer_value(code) : CNI_ERR_DAEMON, "%s",
+			      json_is_string(msg) ? json_string_value(msg) : "the dhcp daemon failed without a message");
+		if (json_is_string(details))
+			cni_error_details(err, "%s", json_string_value(details));
+		return -1;
+	}
+	*result = json_incref(json_object_get(response, "result"));
+	return 0;
+}
+
+int rpc_call(const char *socket_path, const char *method, json_t *params, int timeout_ms, json_t **result,
+	     struct cni_error *err)
+{
+	json_auto_t *request = json_pack("{s:s, s:O}", "method", method, "params", params);
+	_cleanup_free_ char *line = request ? json_dumps(request, JSON_COMPACT) : NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+
+	if (!line)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory building the %s request", method);
+	fd = connect_daemon(socket_path, err);
+	if (fd < 0)
+		return -1;
+	size_t line_len = strlen(line);
+	line[line_len] = '\n';
+	int r = write_all(fd, line, line_len + 1);
+	line[line_len] = '\0';
+	if (r < 0)
+		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
+	shutdown(fd, SHUT_WR);
+	_cleanup_free_ char *response = read_response(fd, timeout_ms, &len, err);
+	if (!response)
+		return -1;
+	return parse_response(response, len, method, result, err);
+}
