@@ -18,12 +18,55 @@ static void print_json(json_t *obj, FILE *out)
 	fflush(out);
 }
 
+/* Bytes of the UTF-8 character at `s` (RFC 3629, as jansson checks it), 0 when not one. */
+static size_t utf8_char_len(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+		   : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	unsigned long cp = n > 1 ? s[0] & (0x7f >> n) : s[0];
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong, surrogate or past U+10FFFF */
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* jansson refuses strings that are not UTF-8, but a message may quote any bytes of the
+ * environment or be cut inside a character: those bytes become U+FFFD, as Go prints them. */
+static json_t *utf8_string(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	_cleanup_free_ char *buf = malloc(strlen(text) * 3 + 1);
+	size_t used = 0;
+
+	if (!buf)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_char_len(p);
+		if (n) {
+			memcpy(buf + used, p, n);
+			used += n;
+			p += n;
+		} else {
+			memcpy(buf + used, "\xef\xbf\xbd", 3);
+			used += 3;
+			p++;
+		}
+	}
+	return json_stringn(buf, used);
+}
+
 void cni_error_print(const struct cni_error *err, enum cni_version version, FILE *out)
 {
-	json_auto_t *obj = json_pack("{s:s, s:i, s:s}", "cniVersion", cni_version_name(version), "code",
-					       err->code, "msg", err->msg);
+	json_auto_t *obj = json_pack("{s:s, s:i, s:o}", "cniVersion", cni_version_name(version), "code",
+					       err->code, "msg", utf8_string(err->msg));
 	if (err->details[0])
-		json_object_set_new(obj, "details", json_string(err->details));
+		json_object_set_new(obj, "details", utf8_string(err->details));
 	print_json(obj, out);
 }
 
