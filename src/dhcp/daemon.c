@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dhcp/closer.h"
 #include "dhcp/daemon.h"
 #include "dhcp/duration.h"
 #include "dhcp/leases.h"
@@ -253,7 +254,8 @@ int daemon_main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (loop_init(&d.loop) < 0 || watch_signals(&d, &signals) < 0 || server_listen(&d, &listener) < 0)
+	if (loop_init(&d.loop) < 0 || watch_signals(&d, &signals) < 0 || closer_start() < 0 ||
+	    server_listen(&d, &listener) < 0)
 		return 1;
 	if (d.opt.pidfile && (r = write_pidfile(d.opt.pidfile)) < 0) {
 		daemon_log("cannot write pidfile %s: %s", d.opt.pidfile, strerror(-r));
@@ -263,6 +265,7 @@ int daemon_main(int argc, char **argv)
 	run(&d);
 	server_close(&d, &listener);
 	leases_free_all(&d);
+	closer_stop();
 	if (d.opt.pidfile)
 		unlink(d.opt.pidfile);
 	closep(&signals.fd);

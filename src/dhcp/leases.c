@@ -10,6 +10,7 @@
 #include "cni/env.h"
 #include "cni/json.h"
 #include "cni/result.h"
+#include "dhcp/closer.h"
 #include "dhcp/ipam_conf.h"
 #include "dhcp/leases.h"
 #include "dhcp/podnet.h"
@@ -63,7 +64,8 @@ static void close_source(struct daemon *d, struct loop_source *source)
 	if (source->fd < 0)
 		return;
 	loop_remove(&d->loop, source);
-	closep(&source->fd);
+	closer_close(source->fd);
+	source->fd = -1;
 }
 
 static void on_packet(struct loop_source *source, uint32_t events);
@@ -71,12 +73,12 @@ static void on_udp(struct loop_source *source, uint32_t events);
 
 static int open_packet_socket(struct lease_entry *e)
 {
-	int fd = podnet_packet_socket(e->netns_path, e->ifindex);
+	int fd = podnet_packet_socket(e->netns_path, e->ifindex, e->client.xid, e->client.config.mac);
 
 	if (fd < 0)
 		return fd;
 	e->packet = (struct loop_source){ .fd = fd, .handler = on_packet, .data = e };
-	e->filter_xid = 0;
+	e->filter_xid = e->client.xid;
 	if (loop_add(&e->d->loop, &e->packet, EPOLLIN) < 0) {
 		closep(&e->packet.fd);
 		return -EIO;

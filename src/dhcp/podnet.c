@@ -56,15 +56,18 @@ static int socket_in(const char *netns_path, int domain, int type, int protocol)
 	return r;
 }
 
-int podnet_packet_socket(const char *netns_path, int ifindex)
+int podnet_packet_socket(const char *netns_path, int ifindex, uint32_t xid, const uint8_t mac[6])
 {
 	struct sockaddr_ll addr = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex };
 	int one = 1;
-	_cleanup_close_ int fd = socket_in(netns_path, AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+	/* Protocol 0 until bind: a socket created with ETH_P_IP starts receiving at once,
+	 * and re-binding it waits for an RCU grace period. The filter goes on first, so
+	 * nothing unfiltered is ever queued. */
+	_cleanup_close_ int fd = socket_in(netns_path, AF_PACKET, SOCK_DGRAM, 0);
 
 	if (fd < 0)
 		return fd;
-	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 || podnet_packet_filter(fd, xid, mac) < 0 ||
 	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return -errno;
 	return TAKE_FD(fd);

@@ -14,8 +14,9 @@
  * (no waiting: the packet socket works on a link that is still coming up). */
 int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err);
 
-/* A packet socket (SOCK_DGRAM, ETH_P_IP) on `ifindex` with PACKET_AUXDATA, or -errno. */
-int podnet_packet_socket(const char *netns_path, int ifindex);
+/* A packet socket (SOCK_DGRAM, ETH_P_IP) on `ifindex` with PACKET_AUXDATA and the
+ * filter for transaction `xid`, or -errno. Close it with closer_close. */
+int podnet_packet_socket(const char *netns_path, int ifindex, uint32_t xid, const uint8_t mac[6]);
 /* Replaces the socket's filter with one for this transaction. */
 int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6]);
 /* Sends a framed IPv4 datagram to the link's broadcast address. */

@@ -45,7 +45,7 @@ static int connect_daemon(const char *path, struct cni_error *err)
 	return -1;
 }
 
-/* Reads until the daemon closes the connection, within `timeout_ms`. */
+/* Reads the answer line (or until the daemon closes), within `timeout_ms`. */
 static char *read_response(int fd, int timeout_ms, size_t *len, struct cni_error *err)
 {
 	size_t cap = 4096, used = 0;
@@ -74,12 +74,12 @@ static char *read_response(int fd, int timeout_ms, size_t *len, struct cni_error
 			cni_error_set(err, CNI_ERR_DAEMON, "reading from the dhcp daemon: %s", strerror(errno));
 			break;
 		}
-		if (n == 0) {
+		used += (size_t)n;
+		if (n == 0 || memchr(buf + used - n, '\n', (size_t)n)) {
 			buf[used] = '\0';
 			*len = used;
 			return buf;
 		}
-		used += (size_t)n;
 	}
 	free(buf);
 	return NULL;

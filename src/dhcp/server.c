@@ -47,6 +47,8 @@ void conn_reply(struct conn *conn, json_t *response)
 		/* Answers are small and the socket buffer is empty: one send does it. */
 		if (send(conn->src.fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			daemon_log("answering a caller failed: %s", strerror(errno));
+		/* The caller sees the end at once, not when the loop gets round to closing. */
+		shutdown(conn->src.fd, SHUT_WR);
 	}
 	free(text);
 	conn->dead = true;
