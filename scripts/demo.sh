@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: a site LAN, a Kubernetes-style node on it, and three pods attached to
-# the LAN with our macvlan plugin, exactly as a container runtime calls it.
-# Everything lives in network namespaces made here and removed on exit.
+# The demo: a site LAN with its own DHCP server, a Kubernetes-style node on it running
+# our dhcp daemon, and three pods attached to the LAN with our macvlan + dhcp plugins,
+# exactly as a container runtime calls them. Everything lives in network namespaces
+# made here and removed on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,10 @@ lan="demo-lan-$id" node="demo-node-$id"
 pods=("demo-pod1-$id" "demo-pod2-$id" "demo-pod3-$id")
 state=$(mktemp -d)
 bin=$state/bin
+pids=()
 
 cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
 	for pod in "${pods[@]}"; do ip netns del "$pod" 2>/dev/null || true; done
 	ip netns del "$node" 2>/dev/null || true
 	ip netns del "$lan" 2>/dev/null || true
@@ -24,7 +27,7 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "lab: LAN namespace $lan (gateway 10.200.0.1/24) and node namespace $node"
+step "the site LAN ($lan): router 10.200.0.1, dnsmasq serving 10.200.0.100-199"
 ip netns add "$lan"
 ip netns add "$node"
 ip link add ens9 netns "$node" type veth peer name lan0 netns "$lan"
@@ -32,11 +35,21 @@ ip -n "$lan" addr add 10.200.0.1/24 dev lan0
 ip -n "$lan" link set lan0 up
 ip -n "$node" link set ens9 up
 for pod in "${pods[@]}"; do ip netns add "$pod"; done
+ip netns exec "$lan" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=lan0 --bind-interfaces \
+	--dhcp-range=10.200.0.100,10.200.0.199,255.255.255.0,1h --dhcp-leasefile="$state/dnsmasq.leases" \
+	--dhcp-option=option:router,10.200.0.1 --dhcp-option=option:dns-server,10.200.0.1 \
+	--dhcp-option=option:domain-name,lan.example --no-ping 2>"$state/dnsmasq.log" &
+pids+=($!)
 
-# CNI_PATH: our macvlan, with Debian's reference host-local as IPAM.
+# The node's CNI bin dir: our two plugins, nothing else.
 mkdir -p "$bin"
-cp build/macvlan "$bin/"
-ln -s /usr/lib/cni/host-local "$bin/host-local"
+cp build/macvlan build/dhcp "$bin/"
+socket=$state/dhcp.sock
+
+step "the node ($node): master ens9, dhcp daemon on $socket"
+ip netns exec "$node" "$bin/dhcp" daemon -socketpath "$socket" 2>"$state/daemon.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.05; done
 
 conf=$(cat <<JSON
 {
@@ -45,28 +58,23 @@ conf=$(cat <<JSON
   "type": "macvlan",
   "master": "ens9",
   "mode": "bridge",
-  "ipam": {
-    "type": "host-local",
-    "ranges": [[{"subnet": "10.200.0.0/24", "rangeStart": "10.200.0.100", "gateway": "10.200.0.1"}]],
-    "routes": [{"dst": "0.0.0.0/0"}],
-    "dataDir": "$state/ipam"
-  }
+  "ipam": { "type": "dhcp", "daemonSocketPath": "$socket" }
 }
 JSON
 )
+printf '%s\n' "$conf"
 
-cni() { # cni COMMAND POD [extra env...]
-	local command=$1 pod=$2
-	shift 2
-	printf '%s' "$conf" | ip netns exec "$node" env CNI_COMMAND="$command" CNI_CONTAINERID="$pod" \
-		CNI_NETNS="/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$bin" "$@" "$bin/macvlan"
+cni() { # cni COMMAND POD
+	printf '%s' "$conf" | ip netns exec "$node" env CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
+		CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 CNI_PATH="$bin" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${2%-$id}" "$bin/macvlan"
 }
 
 addrs=()
 for pod in "${pods[@]}"; do
-	step "ADD $pod (macvlan on ens9, bridge mode)"
+	step "ADD $pod: macvlan on ens9, address from the LAN's DHCP server"
 	start=$(date +%s%N)
-	result=$(cni ADD "$pod" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=$pod")
+	result=$(cni ADD "$pod")
 	end=$(date +%s%N)
 	printf '%s\n' "$result"
 	echo "ADD took $(((end - start) / 1000000)) ms"
@@ -77,13 +85,20 @@ step "inside ${pods[0]}"
 ip -n "${pods[0]}" -br addr show eth0
 ip -n "${pods[0]}" route
 
-step "pings: pod to pod (bridge mode) and pod to the LAN gateway"
+step "pings: pod to pod, and pod to the LAN's gateway"
 ip netns exec "${pods[0]}" ping -c1 -W2 "${addrs[1]}" | sed -n 2p
 ip netns exec "${pods[1]}" ping -c1 -W2 "${addrs[2]}" | sed -n 2p
 ip netns exec "${pods[2]}" ping -c1 -W2 10.200.0.1 | sed -n 2p
 
-step "DEL every pod"
+step "the daemon's leases (dhcp list), and the server's (dnsmasq lease file)"
+ip netns exec "$node" "$bin/dhcp" list -socketpath "$socket"
+cat "$state/dnsmasq.leases"
+
+step "DEL every pod: the daemon sends DHCPRELEASE, the server frees the lease"
 for pod in "${pods[@]}"; do cni DEL "$pod" && echo "DEL $pod: ok"; done
-ip -n "${pods[0]}" -br link
+echo "server leases left: $(wc -l <"$state/dnsmasq.leases")"
+
+step "the daemon's log"
+cat "$state/daemon.log"
 
 step "teardown"
