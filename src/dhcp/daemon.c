@@ -16,6 +16,7 @@
 #include "dhcp/leases.h"
 #include "dhcp/rpc.h"
 #include "dhcp/server.h"
+#include "dhcp/state.h"
 #include "util/macro.h"
 
 void daemon_log(const char *fmt, ...)
@@ -60,6 +61,8 @@ static const char usage[] =
 	"Our own:\n"
 	"  --socket-group GROUP  members of GROUP may call the daemon too (socket mode 0660);\n"
 	"                        otherwise only root (mode 0600)\n"
+	"  --state-dir PATH      where leases are kept across restarts, one file each\n"
+	"                        (default " DHCP_DEFAULT_STATE_DIR ", under -hostprefix too)\n"
 	"  --help                this text\n"
 	"\n"
 	"Other commands: dhcp status, dhcp list (ask a running daemon; -socketpath PATH).\n";
@@ -141,7 +144,7 @@ static int parse_group(const char *text, struct daemon_options *opt)
 static int parse_flags(int argc, char **argv, struct daemon_options *opt)
 {
 	struct flag_reader r = { .argc = argc, .argv = argv, .i = 1 };
-	const char *socket_path = DHCP_DEFAULT_SOCKET, *text;
+	const char *socket_path = DHCP_DEFAULT_SOCKET, *state_dir = DHCP_DEFAULT_STATE_DIR, *text;
 
 	*opt = (struct daemon_options){
 		.hostprefix = "",
@@ -173,6 +176,9 @@ static int parse_flags(int argc, char **argv, struct daemon_options *opt)
 		} else if (strcmp(r.name, "resendtimeout") == 0) {
 			if (parse_duration_flag(&r, &opt->resend_timeout_ms) < 0)
 				return -1;
+		} else if (strcmp(r.name, "state-dir") == 0) {
+			if (!(state_dir = flag_value(&r)))
+				return -1;
 		} else if (strcmp(r.name, "socket-group") == 0) {
 			if (!(text = flag_value(&r)) || parse_group(text, opt) < 0)
 				return -1;
@@ -186,8 +192,10 @@ static int parse_flags(int argc, char **argv, struct daemon_options *opt)
 		return -1;
 	}
 	if (snprintf(opt->socket_path, sizeof(opt->socket_path), "%s%s", opt->hostprefix, socket_path) >=
-	    (int)sizeof(opt->socket_path)) {
-		fprintf(stderr, "dhcp daemon: socket path too long\n");
+		    (int)sizeof(opt->socket_path) ||
+	    snprintf(opt->state_dir, sizeof(opt->state_dir), "%s%s", opt->hostprefix, state_dir) >=
+		    (int)sizeof(opt->state_dir)) {
+		fprintf(stderr, "dhcp daemon: socket or state path too long\n");
 		return -1;
 	}
 	return 0;
@@ -254,8 +262,15 @@ int daemon_main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (loop_init(&d.loop) < 0 || watch_signals(&d, &signals) < 0 || closer_start() < 0 ||
-	    server_listen(&d, &listener) < 0)
+	if ((r = state_init(d.opt.state_dir)) < 0) {
+		daemon_log("cannot create the state directory %s: %s", d.opt.state_dir, strerror(-r));
+		return 1;
+	}
+	if (loop_init(&d.loop) < 0 || watch_signals(&d, &signals) < 0 || closer_start() < 0)
+		return 1;
+	/* Saved leases first: a DEL arriving on the socket finds them. */
+	leases_restore(&d);
+	if (server_listen(&d, &listener) < 0)
 		return 1;
 	if (d.opt.pidfile && (r = write_pidfile(d.opt.pidfile)) < 0) {
 		daemon_log("cannot write pidfile %s: %s", d.opt.pidfile, strerror(-r));

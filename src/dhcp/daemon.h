@@ -14,6 +14,7 @@ struct daemon_options {
 	char socket_path[PATH_MAX]; /* with the host prefix */
 	const char *pidfile;
 	const char *hostprefix; /* "" or e.g. "/host": put before every netns path */
+	char state_dir[PATH_MAX]; /* with the host prefix */
 	bool broadcast;
 	int64_t timeout_ms;        /* -timeout: the first retransmission waits at most this */
 	int64_t resend_max_ms;     /* -resendmax: the longest wait between retransmissions */
@@ -30,6 +31,7 @@ struct daemon {
 	struct loop loop;
 	struct lease_entry *leases;
 	size_t n_leases;
+	uint64_t next_sweep_ms;
 	struct conn *conns;
 	bool stopping;
 };

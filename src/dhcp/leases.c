@@ -1,45 +1,25 @@
+/* The daemon's leases: the RPC methods, restoring saved leases at start, and noticing
+ * pods that went away without a DEL. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 
 #include "cni/args.h"
 #include "cni/env.h"
 #include "cni/json.h"
-#include "cni/result.h"
-#include "dhcp/closer.h"
 #include "dhcp/ipam_conf.h"
+#include "dhcp/lease_entry.h"
 #include "dhcp/leases.h"
 #include "dhcp/podnet.h"
 #include "dhcp/rpc.h"
-#include "dhcp4/packet.h"
-#include "dhcp4/protocol.h"
+#include "dhcp/state.h"
 #include "util/macro.h"
 
-#define MAX_WAITERS 8
-
-struct lease_entry {
-	struct lease_entry *next;
-	struct daemon *d;
-	char *key; /* "<containerID>/<network>/<ifname>" */
-	char *container_id;
-	char *network;
-	char *ifname;
-	char *netns_path;
-	char *master; /* the config's "master", for messages */
-	int priority;
-	int ifindex;
-	struct dhcp_client client;
-	struct loop_source packet; /* while broadcasting */
-	struct loop_source udp;    /* while renewing */
-	uint32_t filter_xid;
-	struct conn *waiters[MAX_WAITERS];
-	size_t n_waiters;
-	bool dead;
-};
+/* How often every lease's pod is checked for being still there. */
+#define SWEEP_INTERVAL_MS 5000
 
 static uint32_t random_u32(void *ctx)
 {
@@ -57,252 +37,7 @@ static void log_engine(void *ctx, const char *message)
 	daemon_log("%s: %s", e->key, message);
 }
 
-/* ---- sockets ---- */
-
-static void close_source(struct daemon *d, struct loop_source *source)
-{
-	if (source->fd < 0)
-		return;
-	loop_remove(&d->loop, source);
-	closer_close(source->fd);
-	source->fd = -1;
-}
-
-static void on_packet(struct loop_source *source, uint32_t events);
-static void on_udp(struct loop_source *source, uint32_t events);
-
-static int open_packet_socket(struct lease_entry *e)
-{
-	int fd = podnet_packet_socket(e->netns_path, e->ifindex, e->client.xid, e->client.config.mac);
-
-	if (fd < 0)
-		return fd;
-	e->packet = (struct loop_source){ .fd = fd, .handler = on_packet, .data = e };
-	e->filter_xid = e->client.xid;
-	if (loop_add(&e->d->loop, &e->packet, EPOLLIN) < 0) {
-		closep(&e->packet.fd);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* The socket's filter passes this transaction only; the xid changes per exchange. */
-static void refresh_filter(struct lease_entry *e)
-{
-	if (e->packet.fd < 0 || e->filter_xid == e->client.xid)
-		return;
-	if (podnet_packet_filter(e->packet.fd, e->client.xid, e->client.config.mac) == 0)
-		e->filter_xid = e->client.xid;
-}
-
-static int send_broadcast(struct lease_entry *e, const struct dhcp_output *out)
-{
-	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_OUTPUT_MAX];
-
-	if (e->packet.fd < 0 && open_packet_socket(e) < 0)
-		return -EIO;
-	refresh_filter(e);
-	size_t len = dhcp_packet_frame(datagram, out->data, out->len, out->src, out->dst, DHCP_CLIENT_PORT,
-				       DHCP_SERVER_PORT);
-	return podnet_packet_send(e->packet.fd, e->ifindex, datagram, len);
-}
-
-/* Unicast from the leased address. When the address is not on the pod's interface
- * (any more), the same datagram goes out of the packet socket instead. */
-static int send_unicast(struct lease_entry *e, const struct dhcp_output *out)
-{
-	if (e->udp.fd < 0) {
-		int fd = podnet_udp_socket(e->netns_path, e->ifname, out->src, out->dst);
-		if (fd >= 0) {
-			e->udp = (struct loop_source){ .fd = fd, .handler = on_udp, .data = e };
-			if (loop_add(&e->d->loop, &e->udp, EPOLLIN) < 0)
-				closep(&e->udp.fd);
-		}
-	}
-	if (e->udp.fd >= 0 && send(e->udp.fd, out->data, out->len, MSG_DONTWAIT) >= 0)
-		return 0;
-	return send_broadcast(e, out);
-}
-
-static void send_output(struct lease_entry *e, const struct dhcp_output *out)
-{
-	char dst[INET_ADDRSTRLEN];
-	int r = out->transport == DHCP_SEND_UNICAST ? send_unicast(e, out) : send_broadcast(e, out);
-
-	if (r < 0)
-		daemon_log("%s: sending %s to %s failed: %s", e->key, dhcp_message_type_name(out->type),
-			   inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
-}
-
-/* Sockets pin the pod's namespace: hold them only while talking. */
-static void trim_sockets(struct lease_entry *e)
-{
-	enum dhcp_client_state s = e->client.state;
-	bool broadcasting = s == DHCP_STATE_SELECTING || s == DHCP_STATE_REQUESTING || s == DHCP_STATE_REBOOTING ||
-			    s == DHCP_STATE_REBINDING || s == DHCP_STATE_INIT || s == DHCP_STATE_INIT_REBOOT;
-
-	if (!broadcasting)
-		close_source(e->d, &e->packet);
-	if (s != DHCP_STATE_RENEWING)
-		close_source(e->d, &e->udp);
-}
-
-/* ---- answers ---- */
-
-static void answer_waiters(struct lease_entry *e, json_t *response)
-{
-	for (size_t i = 0; i < e->n_waiters; i++)
-		conn_reply(e->waiters[i], json_incref(response));
-	e->n_waiters = 0;
-	json_decref(response);
-}
-
-static json_t *lease_result_json(struct lease_entry *e, struct cni_error *err)
-{
-	const struct dhcp_lease *lease = dhcp_client_lease(&e->client);
-	struct cni_result result;
-	json_t *obj;
-
-	if (!lease || dhcp_lease_to_result(lease, e->priority, &result) < 0) {
-		cni_error_set(err, CNI_ERR_DHCP, "%s: the lease cannot be turned into a result", e->key);
-		return NULL;
-	}
-	obj = cni_result_to_json(&result, CNI_VERSION_1_1_0, err);
-	cni_result_free(&result);
-	return obj;
-}
-
-static void answer_bound(struct lease_entry *e)
-{
-	struct cni_error err = { 0 };
-	json_t *result = lease_result_json(e, &err);
-
-	answer_waiters(e, result ? json_pack("{s:o}", "result", result) : rpc_error_json(&err));
-}
-
-/* "no DHCPOFFER after 4 DHCPDISCOVERs in 10 s" plus where, and what to look at. */
-static void answer_failed(struct lease_entry *e, const char *story)
-{
-	struct cni_error err = { 0 };
-
-	cni_error_set(&err, CNI_ERR_DHCP, "%s on %s (pod netns %s)", story, e->ifname, e->netns_path);
-	if (e->master)
-		cni_error_details(&err, "is a DHCP server on the L2 segment of master %s, and does it answer the "
-					"client id %s? (dhcp list on the node shows the leases held)",
-				  e->master, e->key);
-	else
-		cni_error_details(&err, "is a DHCP server on the pod interface's L2 segment?");
-	answer_waiters(e, rpc_error_json(&err));
-	e->dead = true;
-}
-
-/* ---- driving the engine ---- */
-
-static void handle_event(struct lease_entry *e, const struct dhcp_event *ev, uint64_t now)
-{
-	daemon_log("%s: %s: %s", e->key, dhcp_event_name(ev->type), ev->reason);
-	switch (ev->type) {
-	case DHCP_EVENT_GRANTED:
-		/* No address conflict check (DECLINE) yet: the lease is taken as granted. */
-		dhcp_client_accept(&e->client, now);
-		break;
-	case DHCP_EVENT_BOUND:
-	case DHCP_EVENT_ADDRESS_CHANGED:
-		answer_bound(e);
-		break;
-	case DHCP_EVENT_FAILED:
-		answer_failed(e, ev->reason);
-		break;
-	case DHCP_EVENT_RENEWED:
-	case DHCP_EVENT_LOST:
-	case DHCP_EVENT_EXPIRED:
-		break;
-	}
-}
-
-/* Sends what the engine queued and acts on its events until it is quiet. */
-static void pump(struct lease_entry *e, uint64_t now)
-{
-	struct dhcp_output out;
-	struct dhcp_event ev;
-
-	for (;;) {
-		if (dhcp_client_pop_output(&e->client, &out))
-			send_output(e, &out);
-		else if (dhcp_client_pop_event(&e->client, &ev))
-			handle_event(e, &ev, now);
-		else
-			break;
-	}
-	refresh_filter(e);
-	trim_sockets(e);
-}
-
-static void on_packet(struct loop_source *source, uint32_t events)
-{
-	struct lease_entry *e = source->data;
-	uint8_t buf[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX];
-	const uint8_t *payload;
-	size_t payload_len;
-	bool partial;
-	(void)events;
-
-	for (int budget = 16; budget > 0 && e->packet.fd >= 0 && !e->dead; budget--) {
-		ssize_t n = podnet_packet_recv(e->packet.fd, buf, sizeof(buf), &partial);
-		if (n == 0)
-			continue;
-		if (n < 0)
-			break;
-		enum dhcp_packet_error pe = dhcp_packet_unframe(buf, (size_t)n, partial, &payload, &payload_len);
-		if (pe != DHCP_PACKET_OK) {
-			daemon_log("%s: dropped a frame: %s", e->key, dhcp_packet_error_name(pe));
-			continue;
-		}
-		uint64_t now = loop_now_ms();
-		dhcp_client_receive(&e->client, now, payload, payload_len);
-		pump(e, now);
-	}
-}
-
-static void on_udp(struct loop_source *source, uint32_t events)
-{
-	struct lease_entry *e = source->data;
-	uint8_t buf[DHCP_MESSAGE_MAX];
-	(void)events;
-
-	while (e->udp.fd >= 0 && !e->dead) {
-		ssize_t n = recv(e->udp.fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			break;
-		uint64_t now = loop_now_ms();
-		dhcp_client_receive(&e->client, now, buf, (size_t)n);
-		pump(e, now);
-	}
-}
-
-uint64_t leases_next_deadline(struct daemon *d)
-{
-	uint64_t next = UINT64_MAX;
-
-	for (struct lease_entry *e = d->leases; e; e = e->next) {
-		uint64_t at = dhcp_client_deadline(&e->client);
-		if (!e->dead && at < next)
-			next = at;
-	}
-	return next;
-}
-
-void leases_run_timers(struct daemon *d, uint64_t now)
-{
-	for (struct lease_entry *e = d->leases; e; e = e->next) {
-		if (e->dead || dhcp_client_deadline(&e->client) > now)
-			continue;
-		dhcp_client_tick(&e->client, now);
-		pump(e, now);
-	}
-}
-
-/* ---- RPC methods ---- */
+/* ---- the attachment a call is about ---- */
 
 struct call {
 	const char *container_id;
@@ -334,10 +69,10 @@ static int parse_call(json_t *params, bool need_netns, struct call *call, struct
 	return 0;
 }
 
-static char *make_key(const struct call *call)
+static char *make_key(const char *container_id, const char *network, const char *ifname)
 {
 	char *key = NULL;
-	return asprintf(&key, "%s/%s/%s", call->container_id, call->network, call->ifname) < 0 ? NULL : key;
+	return asprintf(&key, "%s/%s/%s", container_id, network, ifname) < 0 ? NULL : key;
 }
 
 static struct lease_entry *find(struct daemon *d, const char *key)
@@ -348,16 +83,20 @@ static struct lease_entry *find(struct daemon *d, const char *key)
 	return NULL;
 }
 
+/* ---- entries ---- */
+
 static void entry_free(struct lease_entry *e)
 {
-	close_source(e->d, &e->packet);
-	close_source(e->d, &e->udp);
+	lease_close_sockets(e);
 	dhcp_client_free(&e->client);
+	json_decref(e->config);
 	free(e->key);
 	free(e->container_id);
 	free(e->network);
 	free(e->ifname);
+	free(e->netns);
 	free(e->netns_path);
+	free(e->args);
 	free(e->master);
 	free(e);
 }
@@ -377,27 +116,26 @@ static struct dhcp_timing timing_for(const struct daemon *d, const struct dhcp_i
 	};
 }
 
-/* Everything the DHCP client needs for this attachment: the pod's link, the network's
- * ipam keys, the runtime's CNI_ARGS. */
-static int configure_client(struct daemon *d, struct lease_entry *e, const struct call *call, struct cni_error *err)
+/* Everything the DHCP client needs for this attachment: the pod's link (MAC, MTU),
+ * the network's ipam keys, the runtime's CNI_ARGS. */
+static int configure_client(struct daemon *d, struct lease_entry *e, const struct link_info *link,
+			    struct cni_error *err)
 {
-	struct link_info link;
 	struct cni_args args;
 	struct dhcp_ipam_conf conf;
 	struct dhcp_client_config config;
 	json_t *ipam = NULL;
 
-	if (podnet_prepare_link(e->netns_path, e->ifname, &link, err) < 0 ||
-	    cni_json_object(call->config, "config", "ipam", &ipam, err) < 0 || cni_args_parse(call->args, &args, err) < 0)
+	if (cni_json_object(e->config, "config", "ipam", &ipam, err) < 0 || cni_args_parse(e->args, &args, err) < 0)
 		return -1;
 	struct dhcp_attachment att = {
 		.container_id = e->container_id,
 		.network = e->network,
 		.ifname = e->ifname,
 		.pod_name = cni_args_get(&args, "K8S_POD_NAME"),
-		.mtu = link.mtu,
+		.mtu = link->mtu,
 	};
-	memcpy(att.mac, link.mac, sizeof(att.mac));
+	memcpy(att.mac, link->mac, sizeof(att.mac));
 	int r = dhcp_ipam_conf_parse(ipam, &args, &conf, err);
 	if (r == 0)
 		r = dhcp_client_config_build(&conf, &att, &config, err);
@@ -407,38 +145,76 @@ static int configure_client(struct daemon *d, struct lease_entry *e, const struc
 	config.broadcast = conf.has_broadcast ? conf.broadcast : d->opt.broadcast;
 	config.timing = timing_for(d, &conf);
 	e->priority = conf.priority;
-	e->ifindex = link.index;
+	e->ifindex = link->index;
+	memcpy(e->mac, link->mac, sizeof(e->mac));
 	dhcp_client_init(&e->client, &config, random_u32, log_engine, e);
 	return 0;
 }
 
-static struct lease_entry *entry_new(struct daemon *d, const struct call *call, struct cni_error *err)
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static struct lease_entry *entry_new(struct daemon *d, const struct call *call)
 {
 	struct lease_entry *e = calloc(1, sizeof(*e));
-	const char *master = NULL;
+	const char *master = json_string_value(json_object_get(call->config, "master"));
 
-	if (!e) {
-		cni_error_set(err, CNI_ERR_IO, "out of memory");
+	if (!e)
 		return NULL;
-	}
-	e->d = d;
-	e->packet.fd = e->udp.fd = -1;
-	cni_json_string(call->config, "config", "master", &master, err);
-	cni_error_clear(err);
-	e->key = make_key(call);
+	*e = (struct lease_entry){ .d = d, .packet.fd = -1, .udp.fd = -1, .sync_at = UINT64_MAX };
+	e->key = make_key(call->container_id, call->network, call->ifname);
 	e->container_id = strdup(call->container_id);
 	e->network = strdup(call->network);
 	e->ifname = strdup(call->ifname);
-	e->master = master ? strdup(master) : NULL;
-	if (asprintf(&e->netns_path, "%s%s", d->opt.hostprefix, call->netns) < 0)
+	e->netns = dup_or_null(call->netns);
+	e->args = dup_or_null(call->args);
+	e->master = dup_or_null(master);
+	e->config = json_incref(call->config);
+	if (call->netns && asprintf(&e->netns_path, "%s%s", d->opt.hostprefix, call->netns) < 0)
 		e->netns_path = NULL;
 	if (!e->key || !e->container_id || !e->network || !e->ifname || !e->netns_path) {
-		cni_error_set(err, CNI_ERR_IO, "out of memory");
-	} else if (configure_client(d, e, call, err) == 0) {
-		return e;
+		entry_free(e);
+		return NULL;
 	}
-	entry_free(e);
-	return NULL;
+	return e;
+}
+
+static void entry_add(struct daemon *d, struct lease_entry *e)
+{
+	e->next = d->leases;
+	d->leases = e;
+	d->n_leases++;
+}
+
+static void reply_oom(struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	cni_error_set(&err, CNI_ERR_IO, "the dhcp daemon is out of memory");
+	conn_reply_error(conn, &err);
+}
+
+/* ---- RPC methods ---- */
+
+static struct lease_entry *start_lease(struct daemon *d, const struct call *call, struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	struct link_info link;
+	struct lease_entry *e = entry_new(d, call);
+
+	if (!e) {
+		reply_oom(conn);
+		return NULL;
+	}
+	if (podnet_prepare_link(e->netns_path, e->ifname, &link, &err) < 0 || configure_client(d, e, &link, &err) < 0) {
+		conn_reply_error(conn, &err);
+		entry_free(e);
+		return NULL;
+	}
+	entry_add(d, e);
+	dhcp_client_start(&e->client, loop_now_ms());
+	return e;
 }
 
 void leases_allocate(struct daemon *d, json_t *params, struct conn *conn)
@@ -446,64 +222,130 @@ void leases_allocate(struct daemon *d, json_t *params, struct conn *conn)
 	struct cni_error err = { 0 };
 	struct call call;
 	_cleanup_free_ char *key = NULL;
-	struct lease_entry *e;
 
-	if (parse_call(params, true, &call, &err) < 0 || !(key = make_key(&call))) {
-		if (!err.code)
-			cni_error_set(&err, CNI_ERR_IO, "out of memory");
+	if (parse_call(params, true, &call, &err) < 0) {
 		conn_reply_error(conn, &err);
 		return;
 	}
-	e = find(d, key);
+	if (!(key = make_key(call.container_id, call.network, call.ifname))) {
+		reply_oom(conn);
+		return;
+	}
+	struct lease_entry *e = find(d, key);
 	if (e && dhcp_client_lease(&e->client) && e->client.state != DHCP_STATE_GRANTED) {
 		json_t *result = lease_result_json(e, &err);
 		conn_reply(conn, result ? json_pack("{s:o}", "result", result) : rpc_error_json(&err));
 		return;
 	}
-	if (!e) {
-		e = entry_new(d, &call, &err);
-		if (!e) {
-			conn_reply_error(conn, &err);
-			return;
-		}
-		e->next = d->leases;
-		d->leases = e;
-		d->n_leases++;
-		dhcp_client_start(&e->client, loop_now_ms());
-	}
+	if (!e && !(e = start_lease(d, &call, conn)))
+		return;
 	if (e->n_waiters == MAX_WAITERS) {
 		cni_error_set(&err, CNI_ERR_TRY_AGAIN, "%s: too many calls waiting for this lease", e->key);
 		conn_reply_error(conn, &err);
 		return;
 	}
 	e->waiters[e->n_waiters++] = conn;
-	pump(e, loop_now_ms());
+	lease_pump(e, loop_now_ms());
+}
+
+/* Release and Check name an attachment; the lease, if held, is looked up. */
+static struct lease_entry *find_call(struct daemon *d, json_t *params, struct conn *conn, bool *replied)
+{
+	struct cni_error err = { 0 };
+	struct call call;
+
+	*replied = true;
+	if (parse_call(params, false, &call, &err) < 0) {
+		conn_reply_error(conn, &err);
+		return NULL;
+	}
+	_cleanup_free_ char *key = make_key(call.container_id, call.network, call.ifname);
+	if (!key) {
+		reply_oom(conn);
+		return NULL;
+	}
+	*replied = false;
+	return find(d, key);
 }
 
 void leases_release(struct daemon *d, json_t *params, struct conn *conn)
 {
-	struct cni_error err = { 0 };
-	struct call call;
-	_cleanup_free_ char *key = NULL;
-	struct lease_entry *e;
+	bool replied;
+	struct lease_entry *e = find_call(d, params, conn, &replied);
 
-	if (parse_call(params, false, &call, &err) < 0 || !(key = make_key(&call))) {
-		if (!err.code)
-			cni_error_set(&err, CNI_ERR_IO, "out of memory");
+	if (replied)
+		return;
+	if (e)
+		lease_release(e, loop_now_ms(), "DEL");
+	conn_reply(conn, json_pack("{s:{}}", "result"));
+}
+
+void leases_check(struct daemon *d, json_t *params, struct conn *conn)
+{
+	bool replied;
+	struct lease_entry *e = find_call(d, params, conn, &replied);
+	const char *want = json_string_value(json_object_get(params, "address"));
+	struct cni_error err = { 0 };
+	char have[IP_PREFIX_STRLEN];
+
+	if (replied)
+		return;
+	const struct dhcp_lease *lease = e ? dhcp_client_lease(&e->client) : NULL;
+	if (!e)
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "the dhcp daemon holds no lease for this attachment");
+	else if (!lease || e->client.state == DHCP_STATE_GRANTED)
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "%s has no valid lease: the client is in %s", e->key,
+			      dhcp_client_state_name(e->client.state));
+	if (err.code) {
+		cni_error_details(&err, "dhcp list on the node shows the leases held; a DEL and ADD gets a new one");
 		conn_reply_error(conn, &err);
 		return;
 	}
-	e = find(d, key);
-	if (e) {
-		uint64_t now = loop_now_ms();
-		cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was granted", e->key);
-		answer_waiters(e, rpc_error_json(&err));
-		dhcp_client_release(&e->client, now);
-		pump(e, now);
-		daemon_log("%s: released", e->key);
-		e->dead = true;
+	struct ip_prefix held = { .addr = { .family = AF_INET, .v4 = lease->address }, .len = lease->prefix_len };
+	ip_prefix_format(&held, have);
+	if (want && strcmp(want, have) != 0) {
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "%s: the lease is %s, prevResult says %s", e->key, have, want);
+		conn_reply_error(conn, &err);
+		return;
 	}
-	conn_reply(conn, json_pack("{s:{}}", "result"));
+	conn_reply(conn, json_pack("{s:{s:s, s:s}}", "result", "address", have, "state",
+				   dhcp_client_state_name(e->client.state)));
+}
+
+static bool attachment_valid(json_t *valid, const struct lease_entry *e)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(valid, i, item) {
+		const char *id = json_string_value(json_object_get(item, "containerID"));
+		const char *ifname = json_string_value(json_object_get(item, "ifname"));
+		if (id && ifname && strcmp(id, e->container_id) == 0 && strcmp(ifname, e->ifname) == 0)
+			return true;
+	}
+	return false;
+}
+
+void leases_gc(struct daemon *d, json_t *params, struct conn *conn)
+{
+	const char *network = json_string_value(json_object_get(params, "network"));
+	json_t *valid = json_object_get(params, "validAttachments");
+	struct cni_error err = { 0 };
+	json_int_t released = 0;
+
+	if (!network || !json_is_array(valid)) {
+		cni_error_set(&err, CNI_ERR_DECODE, "DHCP.GC needs \"network\" and \"validAttachments\"");
+		conn_reply_error(conn, &err);
+		return;
+	}
+	for (struct lease_entry *e = d->leases; e; e = e->next) {
+		if (e->dead || strcmp(e->network, network) != 0 || attachment_valid(valid, e))
+			continue;
+		e->pod_gone = podnet_exists(e->netns_path) < 0;
+		lease_release(e, loop_now_ms(), "GC: not among the valid attachments");
+		released++;
+	}
+	conn_reply(conn, json_pack("{s:{s:I}}", "result", "released", released));
 }
 
 static json_t *lease_json(struct lease_entry *e, uint64_t now)
@@ -537,6 +379,127 @@ json_t *leases_list(struct daemon *d)
 		if (!e->dead)
 			json_array_append_new(list, lease_json(e, now));
 	return list;
+}
+
+/* ---- leases saved by an earlier run ---- */
+
+static struct lease_entry *entry_from_record(struct daemon *d, json_t *record)
+{
+	struct call call = {
+		.container_id = json_string_value(json_object_get(record, "containerID")),
+		.ifname = json_string_value(json_object_get(record, "ifName")),
+		.netns = json_string_value(json_object_get(record, "netns")),
+		.args = json_string_value(json_object_get(record, "args")),
+		.config = json_object_get(record, "config"),
+	};
+	call.network = json_string_value(json_object_get(call.config, "name"));
+	if (!call.container_id || !call.ifname || !call.netns || !json_is_object(call.config) || !call.network)
+		return NULL;
+	return entry_new(d, &call);
+}
+
+/* The pod is still there when its namespace holds the interface with the same MAC. */
+static bool pod_still_there(struct lease_entry *e, json_t *record, struct link_info *link)
+{
+	const char *mac_text = json_string_value(json_object_get(record, "mac"));
+	uint8_t mac[MAC_LEN] = { 0 };
+	struct cni_error err = { 0 };
+
+	if (mac_text)
+		mac_parse(mac_text, mac);
+	if (podnet_prepare_link(e->netns_path, e->ifname, link, &err) == 0 && memcmp(link->mac, mac, MAC_LEN) == 0)
+		return true;
+	*link = (struct link_info){ .mtu = DHCP_MIN_MAX_MESSAGE };
+	memcpy(link->mac, mac, MAC_LEN);
+	return false;
+}
+
+static void restore_one(json_t *record, void *ctx)
+{
+	struct daemon *d = ctx;
+	const char *key = json_string_value(json_object_get(record, "key"));
+	struct lease_entry *e = entry_from_record(d, record);
+	struct cni_error err = { 0 };
+	struct link_info link;
+	struct dhcp_lease lease;
+	uint64_t now = loop_now_ms();
+	bool usable = false;
+
+	if (e) {
+		e->pod_gone = !pod_still_there(e, record, &link);
+		usable = configure_client(d, e, &link, &err) == 0 && lease_record_lease(record, now, &lease) == 0;
+	}
+	if (!usable) {
+		daemon_log("%s: the saved lease cannot be used (%s): forgetting it", key ? key : "a record",
+			   err.code ? err.msg : "incomplete record");
+		if (key)
+			state_remove(d->opt.state_dir, key);
+		if (e)
+			entry_free(e);
+		return;
+	}
+	entry_add(d, e);
+	dhcp_client_resume(&e->client, now, &lease);
+	dhcp_lease_clear(&lease);
+	if (e->pod_gone) {
+		lease_release(e, now, "its pod went away while the daemon was down");
+		return;
+	}
+	daemon_log("%s: resumed in %s", e->key, dhcp_client_state_name(e->client.state));
+	lease_pump(e, now);
+	e->sync_create = true;
+	e->sync_at = now;
+}
+
+void leases_restore(struct daemon *d)
+{
+	int r = state_load_all(d->opt.state_dir, restore_one, d);
+
+	if (r < 0)
+		daemon_log("cannot read saved leases in %s: %s", d->opt.state_dir, strerror(-r));
+	d->next_sweep_ms = loop_now_ms() + SWEEP_INTERVAL_MS;
+}
+
+/* ---- timers ---- */
+
+/* A pod deleted without DEL: its namespace file is gone. */
+static void sweep(struct daemon *d, uint64_t now)
+{
+	for (struct lease_entry *e = d->leases; e; e = e->next) {
+		if (e->dead || e->n_waiters || podnet_exists(e->netns_path) == 0)
+			continue;
+		e->pod_gone = true;
+		lease_release(e, now, "its pod network namespace is gone");
+	}
+	d->next_sweep_ms = now + SWEEP_INTERVAL_MS;
+}
+
+uint64_t leases_next_deadline(struct daemon *d)
+{
+	uint64_t next = d->n_leases ? d->next_sweep_ms : UINT64_MAX;
+
+	for (struct lease_entry *e = d->leases; e; e = e->next) {
+		uint64_t at = dhcp_client_deadline(&e->client);
+		if (e->dead)
+			continue;
+		next = at < next ? at : next;
+		next = e->sync_at < next ? e->sync_at : next;
+	}
+	return next;
+}
+
+void leases_run_timers(struct daemon *d, uint64_t now)
+{
+	if (d->n_leases && now >= d->next_sweep_ms)
+		sweep(d, now);
+	for (struct lease_entry *e = d->leases; e; e = e->next) {
+		if (!e->dead && dhcp_client_deadline(&e->client) <= now) {
+			dhcp_client_tick(&e->client, now);
+			lease_pump(e, now);
+		}
+		if (!e->dead && e->sync_at <= now)
+			lease_sync_address(e, now);
+	}
 }
 
 void leases_forget_waiter(struct daemon *d, struct conn *conn)

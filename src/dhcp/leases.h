@@ -11,7 +11,14 @@
 void leases_allocate(struct daemon *d, json_t *params, struct conn *conn);
 /* DHCP.Release: unicast DHCPRELEASE, then forget; releasing nothing is success. */
 void leases_release(struct daemon *d, json_t *params, struct conn *conn);
+/* DHCP.Check: the attachment holds a valid lease with params.address. Never starts one. */
+void leases_check(struct daemon *d, json_t *params, struct conn *conn);
+/* DHCP.GC: releases the network's leases whose attachment is not in
+ * params.validAttachments [{containerID, ifname}]. */
+void leases_gc(struct daemon *d, json_t *params, struct conn *conn);
 json_t *leases_list(struct daemon *d);
+/* Start: resume every saved lease whose pod is still there, release the others. */
+void leases_restore(struct daemon *d);
 
 /* The earliest timer of any lease; UINT64_MAX when none. */
 uint64_t leases_next_deadline(struct daemon *d);

@@ -12,7 +12,9 @@ static const struct cni_plugin dhcp_plugin = {
 	.about = "CNI dhcp IPAM plugin (node daemon: dhcp daemon --help)",
 	.add = dhcp_plugin_add,
 	.del = dhcp_plugin_del,
+	.check = dhcp_plugin_check,
 	.status = dhcp_plugin_status,
+	.gc = dhcp_plugin_gc,
 };
 
 int main(int argc, char **argv)

@@ -86,3 +86,45 @@ int dhcp_plugin_status(const struct cni_call *call, struct cni_error *err)
 	err->code = CNI_ERR_NOT_AVAILABLE;
 	return -1;
 }
+
+/* CHECK: the daemon must hold a valid lease with prevResult's IPv4 address. */
+int dhcp_plugin_check(const struct cni_call *call, struct cni_error *err)
+{
+	const char *path = socket_path(call, err);
+	json_auto_t *params = path ? call_params(call) : NULL;
+	json_auto_t *answer = NULL;
+	char address[IP_PREFIX_STRLEN] = "";
+
+	if (!path)
+		return -1;
+	if (!params)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	if (!call->conf.has_prev_result)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "CHECK needs prevResult, and the runtime sent none");
+	for (size_t i = 0; i < call->conf.prev_result.n_ips && !address[0]; i++)
+		if (call->conf.prev_result.ips[i].address.addr.family == AF_INET)
+			ip_prefix_format(&call->conf.prev_result.ips[i].address, address);
+	if (address[0])
+		json_object_set_new(params, "address", json_string(address));
+	return rpc_call(path, "DHCP.Check", params, QUICK_TIMEOUT_MS, &answer, err);
+}
+
+/* GC (spec 1.1.0): the runtime lists the attachments still in use; libcni also sends
+ * them under the older key. */
+int dhcp_plugin_gc(const struct cni_call *call, struct cni_error *err)
+{
+	const char *path = socket_path(call, err);
+	json_t *valid = json_object_get(call->conf.root, "cni.dev/valid-attachments");
+	json_auto_t *params = NULL, *answer = NULL;
+
+	if (!path)
+		return -1;
+	if (!json_is_array(valid))
+		valid = json_object_get(call->conf.root, "cni.dev/attachments");
+	if (!json_is_array(valid))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "GC needs \"cni.dev/valid-attachments\" in the config");
+	params = json_pack("{s:s, s:O}", "network", call->conf.name, "validAttachments", valid);
+	if (!params)
+		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	return rpc_call(path, "DHCP.GC", params, QUICK_TIMEOUT_MS, &answer, err);
+}

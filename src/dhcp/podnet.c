@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include "dhcp/podnet.h"
+#include "cni/result.h"
 #include "dhcp4/packet.h"
 #include "dhcp4/protocol.h"
 #include "netns/netns.h"
+#include "rtnl/addr.h"
 #include "rtnl/socket.h"
 #include "util/macro.h"
 
@@ -137,4 +139,110 @@ int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr
 	    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
 		return -errno;
 	return TAKE_FD(fd);
+}
+
+/* Runs `fn` with a netlink socket in the pod's namespace and its interface. */
+static int with_pod_link(const char *netns_path, const char *ifname,
+			 int (*fn)(struct nl_sock *sk, int index, const void *arg), const void *arg)
+{
+	_cleanup_close_ int netns = netns_open(netns_path);
+	struct link_info link;
+
+	if (netns < 0)
+		return netns;
+	_cleanup_nl_sock_ struct nl_sock *sk = nl_route_socket(netns);
+	if (!sk)
+		return -errno;
+	int r = link_get_by_name(sk, ifname, &link);
+	return r < 0 ? r : fn(sk, link.index, arg);
+}
+
+struct lifetime_args {
+	const struct ip_prefix *addr;
+	uint32_t valid_s;
+};
+
+static bool has_address(struct nl_sock *sk, int index, const struct ip_prefix *addr)
+{
+	_cleanup_free_ struct addr_entry *addrs = NULL;
+	size_t count = 0;
+
+	if (addr_list(sk, AF_INET, index, &addrs, &count) < 0)
+		return false;
+	for (size_t i = 0; i < count; i++)
+		if (ip_addr_equal(&addrs[i].prefix.addr, &addr->addr) && addrs[i].prefix.len == addr->len)
+			return true;
+	return false;
+}
+
+static int set_lifetime(struct nl_sock *sk, int index, const void *arg)
+{
+	const struct lifetime_args *a = arg;
+
+	/* Only an address the plugin put there: creating it here would make the
+	 * plugin's own add fail. */
+	if (!has_address(sk, index, a->addr))
+		return -ENOENT;
+	return addr_set_lifetime(sk, index, a->addr, a->valid_s);
+}
+
+int podnet_address_lifetime(const char *netns_path, const char *ifname, const struct ip_prefix *addr,
+			    uint32_t valid_s)
+{
+	struct lifetime_args a = { .addr = addr, .valid_s = valid_s };
+	return with_pod_link(netns_path, ifname, set_lifetime, &a);
+}
+
+static int remove_address(struct nl_sock *sk, int index, const void *arg)
+{
+	int r = addr_delete(sk, index, arg);
+	return r == -EADDRNOTAVAIL || r == -ENOENT ? 0 : r;
+}
+
+int podnet_address_remove(const char *netns_path, const char *ifname, const struct ip_prefix *addr)
+{
+	return with_pod_link(netns_path, ifname, remove_address, addr);
+}
+
+struct ensure_args {
+	const struct cni_result *result;
+	uint32_t valid_s;
+};
+
+static int ensure_address(struct nl_sock *sk, int index, const void *arg)
+{
+	const struct ensure_args *a = arg;
+	int r = addr_set_lifetime(sk, index, &a->result->ips[0].address, a->valid_s);
+
+	for (size_t i = 0; r == 0 && i < a->result->n_routes; i++) {
+		const struct cni_route *route = &a->result->routes[i];
+		r = route_add(sk, index, route, route->has_gw ? &route->gw : NULL);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
+int podnet_address_ensure(const char *netns_path, const char *ifname, const struct cni_result *result,
+			  uint32_t valid_s)
+{
+	struct ensure_args a = { .result = result, .valid_s = valid_s };
+
+	if (result->n_ips == 0)
+		return -EINVAL;
+	return with_pod_link(netns_path, ifname, ensure_address, &a);
+}
+
+int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len)
+{
+	int ifindex = master ? (int)if_nametoindex(master) : 0;
+	struct sockaddr_ll addr = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex };
+
+	if (ifindex == 0)
+		return -ENODEV;
+	/* Send only: protocol 0 never receives anything. */
+	_cleanup_close_ int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -errno;
+	return podnet_packet_send(fd, ifindex, datagram, len);
 }

@@ -31,3 +31,20 @@ int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr
 
 /* 0 when the namespace file exists, -ENOENT when the pod is gone. */
 int podnet_exists(const char *netns_path);
+
+struct cni_result;
+struct ip_prefix;
+
+/* The pod's address follows its lease. -ENOENT: the address is not (yet) on the
+ * interface, nothing was changed. */
+int podnet_address_lifetime(const char *netns_path, const char *ifname, const struct ip_prefix *addr,
+			    uint32_t valid_s);
+/* The result's address with `valid_s` seconds to live, added if missing, and its routes
+ * (after a restart that outlived the lease, or when the server moved the lease). */
+int podnet_address_ensure(const char *netns_path, const char *ifname, const struct cni_result *result,
+			  uint32_t valid_s);
+int podnet_address_remove(const char *netns_path, const char *ifname, const struct ip_prefix *addr);
+
+/* A DHCP datagram (IPv4/UDP framed) out of `master` in the daemon's own namespace:
+ * the way to reach the server once the pod is gone. */
+int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len);

@@ -137,10 +137,16 @@ int rpc_call(const char *socket_path, const char *method, json_t *params, int ti
 	line[line_len] = '\n';
 	int r = write_all(fd, line, line_len + 1);
 	line[line_len] = '\0';
-	if (r < 0)
+	/* A daemon that refuses the caller answers at once and hangs up without reading
+	 * the request: sending may fail while its answer waits to be read. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
 	shutdown(fd, SHUT_WR);
 	_cleanup_free_ char *response = read_response(fd, timeout_ms, &len, err);
+	if (r < 0 && (!response || len == 0)) {
+		cni_error_clear(err);
+		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
+	}
 	if (!response)
 		return -1;
 	return parse_response(response, len, method, result, err);

@@ -73,6 +73,10 @@ static void dispatch(struct conn *conn, json_t *request)
 		leases_allocate(d, params, conn);
 	} else if (strcmp(name, "DHCP.Release") == 0) {
 		leases_release(d, params, conn);
+	} else if (strcmp(name, "DHCP.Check") == 0) {
+		leases_check(d, params, conn);
+	} else if (strcmp(name, "DHCP.GC") == 0) {
+		leases_gc(d, params, conn);
 	} else if (strcmp(name, "DHCP.Status") == 0) {
 		conn_reply(conn, json_pack("{s:{s:b, s:I}}", "result", "ready", !d->stopping, "leases",
 					   (json_int_t)d->n_leases));
@@ -80,7 +84,8 @@ static void dispatch(struct conn *conn, json_t *request)
 		conn_reply(conn, json_pack("{s:o}", "result", leases_list(d)));
 	} else {
 		cni_error_set(&err, CNI_ERR_NOT_IMPLEMENTED, "unknown method \"%s\"", name);
-		cni_error_details(&err, "the daemon serves DHCP.Allocate, DHCP.Release, DHCP.Status and DHCP.List");
+		cni_error_details(&err, "the daemon serves DHCP.Allocate, DHCP.Release, DHCP.Check, DHCP.GC, DHCP.Status "
+					"and DHCP.List");
 		conn_reply_error(conn, &err);
 	}
 }
@@ -140,6 +145,29 @@ static void on_conn(struct loop_source *source, uint32_t events)
 	handle_request(conn);
 }
 
+/* Supplementary groups count too (SO_PEERGROUPS, Linux 4.13): `usermod -aG` is how
+ * one joins a group, and the socket's mode 0660 already lets such callers connect. */
+static bool peer_in_group(int fd, gid_t group)
+{
+	gid_t small[64];
+	gid_t *groups = small;
+	socklen_t len = sizeof(small);
+	bool found = false;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		/* ERANGE: more groups than fit; len now says how many bytes they need. */
+		if (errno != ERANGE || !(groups = malloc(len)))
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t) && !found; i++)
+		found = groups[i] == group;
+	if (groups != small)
+		free(groups);
+	return found;
+}
+
 /* Root only, or members of --socket-group: this socket hands out addresses and
  * enters other namespaces on a caller's word. */
 static bool peer_allowed(struct daemon *d, int fd, struct ucred *cred)
@@ -148,7 +176,9 @@ static bool peer_allowed(struct daemon *d, int fd, struct ucred *cred)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
 		return false;
-	return cred->uid == 0 || (d->opt.has_socket_group && cred->gid == d->opt.socket_group);
+	if (cred->uid == 0)
+		return true;
+	return d->opt.has_socket_group && (cred->gid == d->opt.socket_group || peer_in_group(fd, d->opt.socket_group));
 }
 
 static void refuse(int fd, const struct ucred *cred)
@@ -161,7 +191,12 @@ static void refuse(int fd, const struct ucred *cred)
 	cni_error_details(&err, "only root may, or members of the group given to the daemon's --socket-group");
 	response = rpc_error_json(&err);
 	char *text = json_dumps(response, JSON_COMPACT);
-	if (text && send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	size_t len = text ? strlen(text) : 0;
+	/* Answers end at the newline: the caller stops reading there, before the reset
+	 * that closing on its unread request sends. (json_dumps leaves room for it.) */
+	if (text)
+		text[len] = '\n';
+	if (text && send(fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		daemon_log("refusing uid %u failed: %s", (unsigned)cred->uid, strerror(errno));
 	free(text);
 	json_decref(response);
@@ -242,14 +277,18 @@ static int clear_stale_socket(const char *path)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-static int make_parent_dir(const char *path)
+/* A directory we create is root's; with --socket-group its members must be able to
+ * enter it too (0750), or the socket's 0660 would admit nobody but root. */
+static int make_parent_dir(const struct daemon_options *opt)
 {
-	_cleanup_free_ char *copy = strdup(path);
+	_cleanup_free_ char *copy = strdup(opt->socket_path);
 	char *dir = copy ? dirname(copy) : NULL;
 
 	if (!dir)
 		return -ENOMEM;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, opt->has_socket_group ? 0750 : 0700) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (opt->has_socket_group && chown(dir, 0, opt->socket_group) < 0)
 		return -errno;
 	return 0;
 }
@@ -265,7 +304,7 @@ static int bind_socket(struct daemon *d)
 		return -ENAMETOOLONG;
 	}
 	strcpy(addr.sun_path, path);
-	if ((r = make_parent_dir(path)) < 0 || (r = clear_stale_socket(path)) < 0)
+	if ((r = make_parent_dir(&d->opt)) < 0 || (r = clear_stale_socket(path)) < 0)
 		return r;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);

@@ -41,32 +41,64 @@ static int add_object(struct nl_sock *sk, int r, struct nl_msg *msg)
 	return r;
 }
 
-int addr_add(struct nl_sock *sk, int index, const struct ip_prefix *prefix)
+/* An address object as `ip addr add ADDR/LEN dev IF` builds it; NULL without memory. */
+static struct rtnl_addr *build_addr(int index, const struct ip_prefix *prefix)
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	struct nl_addr *local = to_nl_addr(&prefix->addr, prefix->len);
-	struct nl_msg *msg = NULL;
-	int r = -NLE_NOMEM;
 
-	if (addr && local) {
-		rtnl_addr_set_ifindex(addr, index);
-		rtnl_addr_set_local(addr, local);
-		/* IPv4 subnets get their broadcast address, as `ip addr add ... brd +` does. */
-		if (prefix->addr.family == AF_INET && prefix->len < 31) {
-			struct ip_addr brd = prefix->addr;
-			uint32_t host_mask = prefix->len ? 0xffffffffu >> prefix->len : 0xffffffffu;
-			brd.v4.s_addr |= htonl(host_mask);
-			struct nl_addr *b = to_nl_addr(&brd, 32);
-			if (b) {
-				rtnl_addr_set_broadcast(addr, b);
-				nl_addr_put(b);
-			}
-		}
-		r = rtnl_addr_build_add_request(addr, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	if (!addr || !local) {
+		nl_addr_put(local);
+		rtnl_addr_put(addr);
+		return NULL;
 	}
+	rtnl_addr_set_ifindex(addr, index);
+	rtnl_addr_set_local(addr, local);
 	nl_addr_put(local);
+	/* IPv4 subnets get their broadcast address, as `ip addr add ... brd +` does. */
+	if (prefix->addr.family == AF_INET && prefix->len < 31) {
+		struct ip_addr brd = prefix->addr;
+		brd.v4.s_addr |= htonl(prefix->len ? 0xffffffffu >> prefix->len : 0xffffffffu);
+		struct nl_addr *b = to_nl_addr(&brd, 32);
+		if (b) {
+			rtnl_addr_set_broadcast(addr, b);
+			nl_addr_put(b);
+		}
+	}
+	return addr;
+}
+
+static int addr_request(struct nl_sock *sk, struct rtnl_addr *addr, bool remove, int flags)
+{
+	struct nl_msg *msg = NULL;
+	int r;
+
+	if (!addr)
+		return -ENOMEM;
+	r = remove ? rtnl_addr_build_delete_request(addr, 0, &msg) : rtnl_addr_build_add_request(addr, flags, &msg);
 	rtnl_addr_put(addr);
 	return add_object(sk, r, msg);
+}
+
+int addr_add(struct nl_sock *sk, int index, const struct ip_prefix *prefix)
+{
+	return addr_request(sk, build_addr(index, prefix), false, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+int addr_set_lifetime(struct nl_sock *sk, int index, const struct ip_prefix *prefix, uint32_t valid_s)
+{
+	struct rtnl_addr *addr = build_addr(index, prefix);
+
+	if (addr) {
+		rtnl_addr_set_valid_lifetime(addr, valid_s);
+		rtnl_addr_set_preferred_lifetime(addr, valid_s);
+	}
+	return addr_request(sk, addr, false, NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+int addr_delete(struct nl_sock *sk, int index, const struct ip_prefix *prefix)
+{
+	return addr_request(sk, build_addr(index, prefix), true, 0);
 }
 
 struct collector {

@@ -26,6 +26,10 @@ struct route_entry {
 };
 
 int addr_add(struct nl_sock *sk, int index, const struct ip_prefix *prefix);
+/* Adds or updates the address with valid and preferred lifetimes of `valid_s` seconds
+ * (0xffffffff: forever): the kernel removes it when they run out. */
+int addr_set_lifetime(struct nl_sock *sk, int index, const struct ip_prefix *prefix, uint32_t valid_s);
+int addr_delete(struct nl_sock *sk, int index, const struct ip_prefix *prefix);
 /* Every address of `family` (AF_UNSPEC: all) on link `index` (0: all links). */
 int addr_list(struct nl_sock *sk, int family, int index, struct addr_entry **out, size_t *count);
 

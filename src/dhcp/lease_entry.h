@@ -1,0 +1,62 @@
+/* One attachment's lease inside the daemon (private to leases*.c). */
+#pragma once
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dhcp/daemon.h"
+#include "dhcp/loop.h"
+#include "dhcp4/client.h"
+
+#define MAX_WAITERS 8
+
+struct lease_entry {
+	struct lease_entry *next;
+	struct daemon *d;
+	char *key; /* "<containerID>/<network>/<ifname>" */
+	char *container_id;
+	char *network;
+	char *ifname;
+	char *netns;      /* as the runtime gave it */
+	char *netns_path; /* with the daemon's host prefix */
+	char *args;       /* CNI_ARGS, kept for the record */
+	json_t *config;   /* the network configuration, kept for the record */
+	char *master;     /* the config's "master": messages, and releases once the pod is gone */
+	int priority;
+	int ifindex;
+	uint8_t mac[6];
+	struct dhcp_client client;
+	struct loop_source packet; /* while broadcasting */
+	struct loop_source udp;    /* while renewing */
+	uint32_t filter_xid;
+	bool pod_gone; /* its namespace or interface vanished: talk through the master */
+	/* The pod's address lifetime follows the lease: set after the plugin adds the
+	 * address, refreshed on every renewal. */
+	uint64_t sync_at;
+	unsigned sync_tries;
+	/* false right after ADD: wait for the plugin to add the address. true while
+	 * maintaining: put the address (and its routes) back if it is missing. */
+	bool sync_create;
+	struct conn *waiters[MAX_WAITERS];
+	size_t n_waiters;
+	bool dead;
+};
+
+/* lease_wire.c: the DHCP conversation and its effects on the pod. */
+void lease_pump(struct lease_entry *e, uint64_t now);
+void lease_close_sockets(struct lease_entry *e);
+void lease_sync_address(struct lease_entry *e, uint64_t now);
+void lease_answer_waiters(struct lease_entry *e, json_t *response);
+json_t *lease_result_json(struct lease_entry *e, struct cni_error *err);
+/* Stop, DHCPRELEASE (from the pod, or through the master when the pod is gone),
+ * forget the record, and mark the entry for freeing. */
+void lease_release(struct lease_entry *e, uint64_t now, const char *why);
+
+/* lease_record.c: the lease on disk. */
+void lease_record_save(struct lease_entry *e);
+void lease_record_remove(struct lease_entry *e);
+json_t *lease_record_json(struct lease_entry *e);
+/* The lease stored in a record, its clock moved to this boot's monotonic time. */
+int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out);

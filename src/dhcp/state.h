@@ -1,0 +1,17 @@
+/* Leases on disk: one JSON record per lease in the state directory, written
+ * atomically (temp file, fsync, rename, fsync of the directory) on every change, so
+ * a daemon killed at any moment finds each lease as it last was. */
+#pragma once
+
+#include <jansson.h>
+
+#define DHCP_DEFAULT_STATE_DIR "/var/lib/cni/dhcp"
+
+/* Creates the directory (0700) if needed. */
+int state_init(const char *dir);
+int state_save(const char *dir, const char *key, json_t *record);
+/* Removing a record that is not there is success. */
+int state_remove(const char *dir, const char *key);
+/* Calls `fn` for each record that parses; unreadable files are logged and renamed
+ * aside (".bad") so they are neither lost nor retried for ever. */
+int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void *ctx);
