@@ -51,7 +51,7 @@ CNI_LIB := $(BUILD)/libcnicore.a
 MACVLAN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/macvlan/*.c))
 DHCP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/dhcp/*.c))
 
-PLUGINS := $(BUILD)/macvlan $(BUILD)/dhcp
+PLUGINS := $(BUILD)/macvlan $(BUILD)/dhcp $(BUILD)/cni-install
 TOOLS := $(BUILD)/tests/ipam-shim
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -76,6 +76,10 @@ $(BUILD)/macvlan: $(MACVLAN_OBJS) $(CNI_LIB)
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/dhcp: $(DHCP_OBJS) $(CNI_LIB)
+	@echo "  LD      $@"
+	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/cni-install: $(BUILD)/src/install/main.o $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
