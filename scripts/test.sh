@@ -27,7 +27,7 @@ make -j"$(nproc)" SAN=1 unit-tests >/dev/null || exit 1
 for t in build-san/tests/unit/test_*; do
 	out=$("$t" 2>&1)
 	rc=$?
-	printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED|  OK  ) \]|^\[  ERROR' | grep -v '^\[       OK \]' || true
+	printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  (ERROR|FAILURE)' | sed "s|^|$(basename "$t"): |" || true
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	add_counts "${p:-0}" "${f:-0}"
@@ -35,6 +35,22 @@ for t in build-san/tests/unit/test_*; do
 		echo "$t crashed (exit $rc):"; printf '%s\n' "$out" | tail -20
 		add_counts 0 1
 	fi
+done
+
+log "fuzzing (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:=30} s per target)"
+make -j"$(nproc)" fuzz >/dev/null || exit 1
+for f in build-fuzz/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	corpus=$(mktemp -d)
+	if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" "fuzz/corpus/$name" >"$corpus.log" 2>&1; then
+		echo "$name: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$corpus.log" | grep -o '[0-9]*$') runs, no finding"
+		add_counts 1 0
+	else
+		echo "$name: FINDING"; tail -40 "$corpus.log"
+		add_counts 0 1
+	fi
+	rm -rf "$corpus" "$corpus.log"
 done
 
 log "system tests (network-namespace labs, real servers)"
