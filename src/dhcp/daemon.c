@@ -122,18 +122,26 @@ static int parse_duration_flag(struct flag_reader *r, int64_t *out)
 	return 0;
 }
 
+/* A name from /etc/group, else a number. Not getgrnam(3): in the static binary it
+ * loads the host's NSS modules, built for another libc (libnss_systemd crashed on a
+ * name /etc/group lacks); groups only NSS knows can be given by number. */
 static int parse_group(const char *text, struct daemon_options *opt)
 {
-	struct group *g = getgrnam(text);
+	FILE *f = fopen("/etc/group", "re");
+	struct group *g = NULL;
 	char *end;
 	unsigned long gid = strtoul(text, &end, 10);
 
+	while (f && (g = fgetgrent(f)) && strcmp(g->gr_name, text) != 0)
+		;
 	if (g)
 		opt->socket_group = g->gr_gid;
-	else if (*text && !*end)
+	if (f)
+		fclose(f);
+	if (!g && *text >= '0' && *text <= '9' && !*end)
 		opt->socket_group = (gid_t)gid;
-	else {
-		fprintf(stderr, "dhcp daemon: --socket-group: no group \"%s\"\n", text);
+	else if (!g) {
+		fprintf(stderr, "dhcp daemon: --socket-group: no group \"%s\" in /etc/group (a number will do)\n", text);
 		return -1;
 	}
 	opt->has_socket_group = true;

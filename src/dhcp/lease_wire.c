@@ -85,6 +85,11 @@ static int send_broadcast(struct lease_entry *e, const struct dhcp_output *out)
  * (any more), the same datagram goes out of the packet socket instead. */
 static int send_unicast(struct lease_entry *e, const struct dhcp_output *out)
 {
+	/* RFC 2131 4.1: "when 'giaddr' is zero, the server broadcasts any DHCPNAK" (dnsmasq
+	 * does): a renewal's NAK never reaches the UDP socket bound to the leased address,
+	 * so the packet socket listens too. Without it the ACKs still come. */
+	if (e->client.state == DHCP_STATE_RENEWING && e->packet.fd < 0)
+		open_packet_socket(e);
 	if (e->udp.fd < 0) {
 		int fd = podnet_udp_socket(e->netns_path, e->ifname, out->src, out->dst);
 		if (fd >= 0) {
@@ -120,7 +125,8 @@ static void trim_sockets(struct lease_entry *e)
 	bool broadcasting = s == DHCP_STATE_SELECTING || s == DHCP_STATE_REQUESTING || s == DHCP_STATE_REBOOTING ||
 			    s == DHCP_STATE_REBINDING || s == DHCP_STATE_INIT || s == DHCP_STATE_INIT_REBOOT;
 
-	if (!broadcasting)
+	/* RENEWING hears broadcast NAKs there (send_unicast). */
+	if (!broadcasting && s != DHCP_STATE_RENEWING)
 		close_source(e->d, &e->packet);
 	if (s != DHCP_STATE_RENEWING)
 		close_source(e->d, &e->udp);

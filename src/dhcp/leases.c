@@ -109,6 +109,10 @@ static struct dhcp_timing timing_for(const struct daemon *d, const struct dhcp_i
 									      : DHCP_RETRANSMIT_INITIAL_S * 1000;
 	int64_t acquire = conf->acquire_timeout_ms > 0 ? conf->acquire_timeout_ms : o->resend_timeout_ms;
 
+	/* A short acquisition still gets a few tries: a single lost DISCOVER must not
+	 * fail the ADD. */
+	if (conf->retransmit_initial_ms <= 0 && initial > acquire / 4)
+		initial = acquire / 4 > 250 ? acquire / 4 : 250;
 	return (struct dhcp_timing){
 		.initial_ms = (uint32_t)initial,
 		.max_ms = (uint32_t)o->resend_max_ms,

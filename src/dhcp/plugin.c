@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cni/json.h"
 #include "dhcp/ipam_conf.h"
@@ -47,6 +48,17 @@ int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, stru
 	if (cni_result_parse(answer, CNI_VERSION_1_1_0, result, err) < 0) {
 		cni_error_prefix(err, "the dhcp daemon's result");
 		return -1;
+	}
+	/* Results before 1.1.0 have no route scope, and a route without "gw" goes through
+	 * the default gateway: an on-link route (RFC 3442 router 0.0.0.0) says so the way
+	 * those versions can, and the reference does, with gateway 0.0.0.0. */
+	for (size_t i = 0; call->conf.version < CNI_VERSION_1_1_0 && i < result->n_routes; i++) {
+		struct cni_route *route = &result->routes[i];
+		if (!route->has_gw && route->has_scope && route->scope == CNI_SCOPE_LINK &&
+		    route->dst.addr.family == AF_INET) {
+			route->has_gw = true;
+			route->gw = (struct ip_addr){ .family = AF_INET };
+		}
 	}
 	return 0;
 }

@@ -32,12 +32,19 @@ static const struct ip_addr *family_gateway(const struct cni_result *result, int
 	return NULL;
 }
 
+static bool unspecified(const struct ip_addr *addr)
+{
+	static const uint8_t zero[16];
+	return memcmp(addr->bytes, zero, ip_addr_len(addr)) == 0;
+}
+
 /* A route without "gw" goes through its family's first gateway, unless its scope says
- * the destination is on the link (or the host): a gateway there is refused. */
+ * the destination is on the link (or the host): a gateway there is refused. A "gw" of
+ * 0.0.0.0 is how results before 1.1.0 (and the reference) write an on-link route. */
 static const struct ip_addr *route_gateway(const struct cni_result *result, const struct cni_route *route)
 {
 	if (route->has_gw)
-		return &route->gw;
+		return unspecified(&route->gw) ? NULL : &route->gw;
 	if (route->has_scope && route->scope >= RT_SCOPE_LINK)
 		return NULL;
 	return family_gateway(result, route->dst.addr.family);
@@ -125,6 +132,24 @@ static int add_routes(struct nl_sock *sk, const struct link_info *link, const st
 	return 0;
 }
 
+int configure_link_up(struct nl_sock *sk, const struct link_info *link, const char *where, struct cni_error *err)
+{
+	int r = link_set_up(sk, link->index);
+	char mac[MAC_STRLEN];
+
+	if (r == 0)
+		return 0;
+	cni_error_set(err, CNI_ERR_NETLINK, "setting %s up in %s: %s", link->name, where, strerror(-r));
+	/* A macvlan's MAC clash with its master or a sibling shows only now, when it opens. */
+	if (r == -EADDRINUSE) {
+		mac_format(link->mac, mac);
+		cni_error_details(err, "MAC address %s is already used on the same master (by the master itself or "
+				       "another macvlan): choose another \"mac\" or leave it unset",
+				  mac);
+	}
+	return -1;
+}
+
 int configure_interface(struct nl_sock *sk, int netns, const struct link_info *link, const struct cni_result *result,
 			const char *where, struct cni_error *err)
 {
@@ -142,9 +167,8 @@ int configure_interface(struct nl_sock *sk, int netns, const struct link_info *l
 					     where, strerror(-r));
 		}
 	}
-	r = link_set_up(sk, link->index);
-	if (r < 0)
-		return cni_error_set(err, CNI_ERR_NETLINK, "setting %s up in %s: %s", link->name, where, strerror(-r));
+	if (configure_link_up(sk, link, where, err) < 0)
+		return -1;
 	if (family_gateway(result, AF_INET6) && wait_for_dad(sk, link, where, err) < 0)
 		return -1;
 	return add_routes(sk, link, result, where, err);

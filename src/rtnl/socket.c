@@ -48,8 +48,12 @@ static int on_ack(struct nl_msg *msg, void *arg)
 int nl_transact(struct nl_sock *sk, struct nl_msg *msg)
 {
 	int result = -EPROTO, r;
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	/* nl_socket_get_cb() takes a reference: drop it once cloned, or the socket's
+	 * callbacks outlive nl_socket_free(). */
+	struct nl_cb *sk_cb = nl_socket_get_cb(sk);
+	struct nl_cb *cb = sk_cb ? nl_cb_clone(sk_cb) : NULL;
 
+	nl_cb_put(sk_cb);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &result);

@@ -16,6 +16,10 @@ import pytest
 
 from lab import Lab, TempDir, install_cleanup_handlers
 
+# The dhcp daemon fixtures (dhcp_daemon, start_daemon, sniffer) for the test_dhcp_*.py modules.
+from dhcp_fixtures import dhcp_daemon, sniffer, start_daemon  # noqa: E402,F401
+from survive_fixtures import survive  # noqa: E402,F401
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PLUGINS = Path("/usr/lib/cni")
 OUR_BINARIES = ("macvlan", "dhcp", "tests/ipam-shim")
