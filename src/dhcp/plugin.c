@@ -33,17 +33,25 @@ static json_t *call_params(const struct cni_call *call)
 	return params;
 }
 
-int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, struct cni_error *err)
+/* Calls `method` on the network's daemon; `params` defaults to the attachment's. */
+static int call_daemon(const struct cni_call *call, const char *method, json_t *params, int timeout_ms,
+		       json_t **answer, struct cni_error *err)
 {
 	const char *path = socket_path(call, err);
-	json_auto_t *params = path ? call_params(call) : NULL;
-	json_auto_t *answer = NULL;
+	json_auto_t *own = params ? NULL : call_params(call);
 
 	if (!path)
 		return -1;
-	if (!params)
+	if (!params && !(params = own))
 		return cni_error_set(err, CNI_ERR_IO, "out of memory");
-	if (rpc_call(path, "DHCP.Allocate", params, CALL_TIMEOUT_MS, &answer, err) < 0)
+	return rpc_call(path, method, params, timeout_ms, answer, err);
+}
+
+int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, struct cni_error *err)
+{
+	json_auto_t *answer = NULL;
+
+	if (call_daemon(call, "DHCP.Allocate", NULL, CALL_TIMEOUT_MS, &answer, err) < 0)
 		return -1;
 	if (cni_result_parse(answer, CNI_VERSION_1_1_0, result, err) < 0) {
 		cni_error_prefix(err, "the dhcp daemon's result");
@@ -65,15 +73,9 @@ int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, stru
 
 int dhcp_plugin_del(const struct cni_call *call, struct cni_error *err)
 {
-	const char *path = socket_path(call, err);
-	json_auto_t *params = path ? call_params(call) : NULL;
 	json_auto_t *answer = NULL;
 
-	if (!path)
-		return -1;
-	if (!params)
-		return cni_error_set(err, CNI_ERR_IO, "out of memory");
-	if (rpc_call(path, "DHCP.Release", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
+	if (call_daemon(call, "DHCP.Release", NULL, QUICK_TIMEOUT_MS, &answer, err) == 0)
 		return 0;
 	if (err->code != CNI_ERR_DAEMON)
 		return -1;
@@ -86,14 +88,12 @@ int dhcp_plugin_del(const struct cni_call *call, struct cni_error *err)
 
 int dhcp_plugin_status(const struct cni_call *call, struct cni_error *err)
 {
-	const char *path = socket_path(call, err);
-	json_auto_t *params = json_object();
-	json_auto_t *answer = NULL;
+	json_auto_t *params = json_object(), *answer = NULL;
 
-	if (!path)
-		return -1;
-	if (rpc_call(path, "DHCP.Status", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
+	if (call_daemon(call, "DHCP.Status", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
 		return 0;
+	if (err->code == CNI_ERR_INVALID_CONFIG)
+		return -1;
 	/* SPEC 1.1.0 STATUS: 50 means "not ready to add". */
 	err->code = CNI_ERR_NOT_AVAILABLE;
 	return -1;
@@ -102,13 +102,9 @@ int dhcp_plugin_status(const struct cni_call *call, struct cni_error *err)
 /* CHECK: the daemon must hold a valid lease with prevResult's IPv4 address. */
 int dhcp_plugin_check(const struct cni_call *call, struct cni_error *err)
 {
-	const char *path = socket_path(call, err);
-	json_auto_t *params = path ? call_params(call) : NULL;
-	json_auto_t *answer = NULL;
+	json_auto_t *params = call_params(call), *answer = NULL;
 	char address[IP_PREFIX_STRLEN] = "";
 
-	if (!path)
-		return -1;
 	if (!params)
 		return cni_error_set(err, CNI_ERR_IO, "out of memory");
 	if (!call->conf.has_prev_result)
@@ -118,19 +114,16 @@ int dhcp_plugin_check(const struct cni_call *call, struct cni_error *err)
 			ip_prefix_format(&call->conf.prev_result.ips[i].address, address);
 	if (address[0])
 		json_object_set_new(params, "address", json_string(address));
-	return rpc_call(path, "DHCP.Check", params, QUICK_TIMEOUT_MS, &answer, err);
+	return call_daemon(call, "DHCP.Check", params, QUICK_TIMEOUT_MS, &answer, err);
 }
 
 /* GC (spec 1.1.0): the runtime lists the attachments still in use; libcni also sends
  * them under the older key. */
 int dhcp_plugin_gc(const struct cni_call *call, struct cni_error *err)
 {
-	const char *path = socket_path(call, err);
 	json_t *valid = json_object_get(call->conf.root, "cni.dev/valid-attachments");
 	json_auto_t *params = NULL, *answer = NULL;
 
-	if (!path)
-		return -1;
 	if (!json_is_array(valid))
 		valid = json_object_get(call->conf.root, "cni.dev/attachments");
 	if (!json_is_array(valid))
@@ -138,5 +131,5 @@ int dhcp_plugin_gc(const struct cni_call *call, struct cni_error *err)
 	params = json_pack("{s:s, s:O}", "network", call->conf.name, "validAttachments", valid);
 	if (!params)
 		return cni_error_set(err, CNI_ERR_IO, "out of memory");
-	return rpc_call(path, "DHCP.GC", params, QUICK_TIMEOUT_MS, &answer, err);
+	return call_daemon(call, "DHCP.GC", params, QUICK_TIMEOUT_MS, &answer, err);
 }
