@@ -18,7 +18,13 @@ packages=(
 	file
 	# a real CNI runtime for the system tests
 	podman runc busybox-static
+	# the deployment checks: kubernetes-models validates the manifests (tests/deploy),
+	# systemd-analyze verifies the units
+	nodejs systemd
 )
+# The machine image ships NodeSource's nodejs, which includes npm (Debian's npm
+# package would conflict with it); on plain Debian, npm is a package of its own.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

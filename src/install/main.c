@@ -83,7 +83,9 @@ static int copy_to(int from, int to)
 	}
 }
 
-/* Writes `source` as `target` through a temporary file in the same directory. */
+/* Writes `source` as `target` through a temporary file in the same directory. Its name
+ * is random: in a container the installer is PID 1 on every run, and a temporary file
+ * left by a killed run must not block the next one. */
 static int replace_file(const char *source, const char *target, mode_t mode)
 {
 	char temp[PATH_MAX];
@@ -93,9 +95,8 @@ static int replace_file(const char *source, const char *target, mode_t mode)
 		return -errno;
 	const char *slash = strrchr(target, '/');
 	int dir_len = slash ? (int)(slash - target) : 1;
-	snprintf(temp, sizeof(temp), "%.*s/.%s.%d.tmp", dir_len, slash ? target : ".", slash ? slash + 1 : target,
-		 (int)getpid());
-	_cleanup_close_ int to = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	snprintf(temp, sizeof(temp), "%.*s/.%s.XXXXXX", dir_len, slash ? target : ".", slash ? slash + 1 : target);
+	_cleanup_close_ int to = mkostemp(temp, O_CLOEXEC);
 	if (to < 0)
 		return -errno;
 	int r = copy_to(from, to);
@@ -119,6 +120,10 @@ static int install_one(const char *source, const char *dir, const char *name, mo
 		fprintf(stderr, "cni-install: cannot read %s: %s\n", source, strerror(-same));
 		return -1;
 	}
+	/* The same bytes with other permissions (a plugin that lost its execute bit) are
+	 * not the same file: the runtime could not run it. */
+	if (same && (stat(target, &st) < 0 || (st.st_mode & 07777) != mode))
+		same = 0;
 	if (same) {
 		printf("unchanged %s\n", target);
 		return 0;
