@@ -255,8 +255,8 @@ int macvlan_add(const struct cni_call *call, struct cni_result *result, struct c
 	int r;
 	if (call->conf.ipam_type)
 		r = add_with_ipam(call, &ns, &link, result, err);
-	else if ((r = link_set_up(ns.pod, link.index)) < 0)
-		r = cni_error_set(err, CNI_ERR_NETLINK, "setting %s up in %s: %s", link.name, call->env.netns, strerror(-r));
+	else
+		r = configure_link_up(ns.pod, &link, call->env.netns, err);
 	if (r == 0 && fill_result(call, &link, result, err) == 0)
 		return 0;
 	link_delete(ns.pod, link.index);
@@ -271,7 +271,8 @@ static int remove_link(const struct cni_call *call, struct cni_error *err)
 	if (!call->env.netns)
 		return 0;
 	_cleanup_close_ int fd = netns_open(call->env.netns);
-	if (fd == -ENOENT)
+	/* Missing, or a file whose namespace mount is gone: no namespace, no link left. */
+	if (fd == -ENOENT || fd == -EINVAL)
 		return 0;
 	if (fd < 0)
 		return netns_open_cni(call->env.netns, err);

@@ -1,18 +1,38 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "netns/netns.h"
 #include "util/macro.h"
 
+/* A network namespace, not the plain file left where one was mounted (the mount gone,
+ * the file not yet removed) nor a namespace of another kind. */
+static bool is_netns(int fd)
+{
+	struct statfs fs;
+
+	return fstatfs(fd, &fs) == 0 && fs.f_type == NSFS_MAGIC && ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
+}
+
 int netns_open(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+
+	if (fd < 0)
+		return -errno;
+	if (!is_netns(fd)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int netns_open_current(void)
@@ -49,7 +69,11 @@ int netns_open_cni(const char *path, struct cni_error *err)
 
 	if (fd >= 0)
 		return fd;
-	cni_error_set(err, CNI_ERR_NETNS, "cannot open network namespace %s: %s", path, strerror(-fd));
+	if (fd == -EINVAL)
+		cni_error_set(err, CNI_ERR_NETNS, "cannot open network namespace %s: it is not a network namespace",
+			      path);
+	else
+		cni_error_set(err, CNI_ERR_NETNS, "cannot open network namespace %s: %s", path, strerror(-fd));
 	cni_error_details(err, "CNI_NETNS must be the path of the container's network namespace, e.g. "
 			       "/var/run/netns/NAME or /proc/PID/ns/net, and the container must still exist");
 	return -1;

@@ -5,7 +5,8 @@
 
 #include "cni/error.h"
 
-/* Opens a namespace file (/run/netns/X, /proc/PID/ns/net); -errno on failure. */
+/* Opens a namespace file (/run/netns/X, /proc/PID/ns/net); -errno on failure, -EINVAL
+ * when the path is not a network namespace (e.g. a file whose namespace mount is gone). */
 int netns_open(const char *path);
 /* The namespace this thread is in now. */
 int netns_open_current(void);

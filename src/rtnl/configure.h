@@ -6,6 +6,9 @@
 #include "cni/result.h"
 #include "rtnl/link.h"
 
+/* Sets `link` up; explains a MAC address clash (EADDRINUSE). */
+int configure_link_up(struct nl_sock *sk, const struct link_info *link, const char *where, struct cni_error *err);
+
 /* `sk` and `netns` are the container's; `where` names the namespace in messages. */
 int configure_interface(struct nl_sock *sk, int netns, const struct link_info *link, const struct cni_result *result,
 			const char *where, struct cni_error *err);

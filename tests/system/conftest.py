@@ -19,6 +19,8 @@ from lab import Lab, TempDir, install_cleanup_handlers
 # The dhcp daemon fixtures (dhcp_daemon, start_daemon, sniffer) for the test_dhcp_*.py modules.
 from dhcp_fixtures import dhcp_daemon, sniffer, start_daemon  # noqa: E402,F401
 from survive_fixtures import survive  # noqa: E402,F401
+# The macvlan fixtures (macvlan, host_local_dir, fake_ipam) for the test_macvlan_*.py modules.
+from macvlan_helpers import fake_ipam, host_local_dir, macvlan  # noqa: E402,F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PLUGINS = Path("/usr/lib/cni")
