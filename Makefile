@@ -101,7 +101,10 @@ fuzz:
 .PHONY: fuzzers
 fuzzers: $(FUZZERS)
 
-$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(CNI_LIB)
+# The daemon's own parsers are fuzzed too: every dhcp object but its main().
+DHCP_LIB_OBJS := $(filter-out $(BUILD)/src/dhcp/main.o,$(DHCP_OBJS))
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(DHCP_LIB_OBJS) $(CNI_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

@@ -46,6 +46,7 @@ static int unhex(const char *text, uint8_t **out, size_t *len)
 		unsigned byte;
 		if (sscanf(text + i * 2, "%2x", &byte) != 1) {
 			free(*out);
+			*out = NULL;
 			return -EINVAL;
 		}
 		(*out)[i] = (uint8_t)byte;

@@ -1,0 +1,50 @@
+/* libFuzzer: what reaches the daemon from outside besides DHCP: the network's "ipam"
+ * section and CNI_ARGS (in every DHCP.Allocate), and a lease record read back from the
+ * state directory. The input is a JSON object {"ipam": ..., "args": "...", "record": ...}. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cni/args.h"
+#include "dhcp/ipam_conf.h"
+#include "dhcp/lease_entry.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void client_config(json_t *input)
+{
+	struct cni_error err = { 0 };
+	struct cni_args args;
+	struct dhcp_ipam_conf conf;
+	struct dhcp_client_config config;
+	struct dhcp_attachment att = {
+		.container_id = "c0ffee",
+		.network = "lan",
+		.ifname = "eth0",
+		.mac = { 2, 0, 0, 0, 0, 1 },
+		.mtu = 1500,
+	};
+
+	if (cni_args_parse(json_string_value(json_object_get(input, "args")), &args, &err) < 0)
+		return;
+	att.pod_name = cni_args_get(&args, "K8S_POD_NAME");
+	if (dhcp_ipam_conf_parse(json_object_get(input, "ipam"), &args, &conf, &err) == 0 &&
+	    dhcp_client_config_build(&conf, &att, &config, &err) == 0)
+		free(config.request_options);
+	cni_args_free(&args);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *input = json_loadb((const char *)data, size, 0, NULL);
+	struct dhcp_lease lease;
+
+	if (!json_is_object(input)) {
+		json_decref(input);
+		return 0;
+	}
+	client_config(input);
+	if (lease_record_lease(json_object_get(input, "record"), 1000000, &lease) == 0)
+		dhcp_lease_clear(&lease);
+	json_decref(input);
+	return 0;
+}
