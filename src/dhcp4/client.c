@@ -319,6 +319,8 @@ static void enter_renewing(struct dhcp_client *c, uint64_t now)
 {
 	new_xid(c);
 	c->exchange_start_ms = now;
+	/* The wire story of this renewal (an expiry tells it), not of the acquisition. */
+	c->counters = (struct dhcp_counters){ 0 };
 	c->state = DHCP_STATE_RENEWING;
 	send_request(c, now);
 	arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
@@ -326,6 +328,11 @@ static void enter_renewing(struct dhcp_client *c, uint64_t now)
 
 static void enter_rebinding(struct dhcp_client *c, uint64_t now)
 {
+	/* From RENEWING the transaction goes on; a resumed lease starts one of its own. */
+	if (c->state != DHCP_STATE_RENEWING) {
+		new_xid(c);
+		c->exchange_start_ms = now;
+	}
 	c->state = DHCP_STATE_REBINDING;
 	send_request(c, now);
 	arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
@@ -530,6 +537,12 @@ static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const 
 	struct dhcp_lease lease;
 	char server[INET_ADDRSTRLEN];
 
+	/* RFC 2131 4.3.1: a DHCPACK answers a DHCPREQUEST; while selecting we sent none,
+	 * and a lease must not bypass the caller's accept. */
+	if (c->state == DHCP_STATE_SELECTING) {
+		drop(c, "DHCPACK while selecting: no DHCPREQUEST was sent");
+		return;
+	}
 	if (c->state == DHCP_STATE_REQUESTING && server_of(msg).s_addr != c->offer.server_id.s_addr) {
 		drop(c, "DHCPACK from %s, not the server whose offer we requested", addr_text(server_of(msg), server));
 		return;
@@ -558,6 +571,11 @@ static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_messag
 	const uint8_t *text = NULL;
 	size_t text_len = 0;
 
+	/* RFC 2131 4.3.2: a DHCPNAK answers a DHCPREQUEST; while selecting we sent none. */
+	if (c->state == DHCP_STATE_SELECTING) {
+		drop(c, "DHCPNAK from %s while selecting: no DHCPREQUEST was sent", addr_text(from, server));
+		return;
+	}
 	if (talking_to && from.s_addr != talking_to->server_id.s_addr) {
 		drop(c, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
 		return;

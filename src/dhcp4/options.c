@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,9 @@ int dhcp_option_code_parse(const char *text, uint8_t *code)
 	}
 	char *end;
 	unsigned long value = strtoul(text, &end, 10);
-	/* 0 (pad) and 255 (end) are not options. */
-	if (!*text || *end || text[0] == '-' || text[0] == '+' || value < 1 || value > 254)
+	/* Digits only: strtoul would also take leading blanks and signs. 0 (pad) and 255
+	 * (end) are not options. */
+	if (!isdigit((unsigned char)text[0]) || *end || value < 1 || value > 254)
 		return -EINVAL;
 	*code = (uint8_t)value;
 	return 0;
@@ -87,7 +89,10 @@ int dhcp_decode_classless_routes(const uint8_t *data, size_t len, struct dhcp_ro
 	size_t n = 0;
 
 	/* RFC 3442: each route is a width octet, the significant octets of the
-	 * destination, then the four octets of the router. */
+	 * destination, then the four octets of the router; "its minimum length is 5
+	 * bytes", so an empty option is malformed, not "no routes". */
+	if (len == 0)
+		return -EBADMSG;
 	for (size_t i = 0; i < len;) {
 		struct dhcp_route route = { .prefix_len = data[i++] };
 		size_t significant = (route.prefix_len + 7u) / 8u;
@@ -127,7 +132,11 @@ int dhcp_decode_static_routes(const uint8_t *data, size_t len, struct dhcp_route
 		/* RFC 2132 5.8: "the default route (0.0.0.0) is an illegal destination". */
 		if (route.dst.s_addr == 0)
 			continue;
+		/* RFC 2132 5.8 has classful destinations; one with host bits set beyond its
+		 * class can only mean that host (dhclient reads it so too). */
 		route.prefix_len = dhcp_classful_prefix(route.dst);
+		if (ntohl(route.dst.s_addr) & (0xffffffffu >> route.prefix_len))
+			route.prefix_len = 32;
 		if (push_route(&routes, &n, route) < 0) {
 			free(routes);
 			return -ENOMEM;
@@ -170,7 +179,8 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[D
 			if (at + 1 >= len || ++hops > len)
 				return -EBADMSG; /* truncated, or a pointer loop */
 			size_t target = (size_t)(label & 0x3f) << 8 | data[at + 1];
-			/* Pointers go backwards only: that rules out loops. */
+			/* Pointers go backwards only; with the hop limit that ends any loop
+			 * back into the name being read. */
 			if (target >= at)
 				return -EBADMSG;
 			if (!jumped)
@@ -193,8 +203,9 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[D
 			name[out++] = '.';
 		for (size_t i = 0; i < label; i++) {
 			uint8_t c = data[at + 1 + i];
-			/* Names go into resolv.conf: refuse what would break its syntax. */
-			if (c <= ' ' || c >= 0x7f || c == '.')
+			/* Names go into resolv.conf: refuse what would break its syntax (';' and
+			 * '#' start comments there). */
+			if (c <= ' ' || c >= 0x7f || c == '.' || c == ';' || c == '#')
 				return -EBADMSG;
 			name[out++] = (char)c;
 		}

@@ -1,0 +1,277 @@
+/* Shared by the DHCPv4 unit tests (test_dhcp_*.c): building messages the way a server
+ * would, reading them back, the committed test vectors, and route/result text for
+ * readable assertions. The Makefile links each test alone, so all is static inline. */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cni/result.h"
+#include "dhcp4/message.h"
+#include "dhcp4/protocol.h"
+
+#define DH_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline struct in_addr ip4(const char *text)
+{
+	struct in_addr addr;
+
+	if (inet_pton(AF_INET, text, &addr) != 1)
+		fail_msg("bad test address %s", text);
+	return addr;
+}
+
+#define assert_addr_equal(addr, text)                                                                   \
+	do {                                                                                            \
+		struct in_addr got_ = (addr);                                                           \
+		char buf_[INET_ADDRSTRLEN];                                                             \
+		inet_ntop(AF_INET, &got_, buf_, sizeof(buf_));                                          \
+		assert_string_equal(buf_, (text));                                                      \
+	} while (0)
+
+static const uint8_t test_mac[6] = { 0x02, 0x00, 0x00, 0xc0, 0xff, 0xee };
+
+/* ---- building messages ---- */
+
+struct test_msg {
+	struct dhcp_header header;
+	uint8_t data[DHCP_MESSAGE_MAX];
+	size_t len;
+	struct dhcp_builder b;
+};
+
+/* A message with `op`, `xid` and our MAC; set header fields in m->header before
+ * msg_start when more are needed. */
+static inline void msg_header(struct test_msg *m, uint8_t op, uint32_t xid)
+{
+	memset(m, 0, sizeof(*m));
+	m->header.op = op;
+	m->header.htype = ARPHRD_ETHER_TYPE;
+	m->header.hlen = 6;
+	m->header.xid = htonl(xid);
+	memcpy(m->header.chaddr, test_mac, sizeof(test_mac));
+}
+
+static inline void msg_start(struct test_msg *m, uint8_t type)
+{
+	dhcp_builder_init(&m->b, m->data, sizeof(m->data), &m->header, type);
+}
+
+static inline void msg_put(struct test_msg *m, uint8_t code, const void *data, size_t len)
+{
+	dhcp_builder_put(&m->b, code, data, len);
+}
+
+static inline void msg_put_addr(struct test_msg *m, uint8_t code, const char *addr)
+{
+	dhcp_builder_put_addr(&m->b, code, ip4(addr));
+}
+
+static inline void msg_put_u32(struct test_msg *m, uint8_t code, uint32_t value)
+{
+	dhcp_builder_put_u32(&m->b, code, value);
+}
+
+static inline void msg_finish(struct test_msg *m)
+{
+	assert_int_equal(dhcp_builder_finish(&m->b), 0);
+	m->len = m->b.len;
+}
+
+/* A BOOTREPLY of `type` offering `yiaddr` from server `server` (option 54). */
+static inline void msg_reply(struct test_msg *m, uint8_t type, uint32_t xid, const char *yiaddr, const char *server)
+{
+	msg_header(m, BOOTREPLY, xid);
+	if (yiaddr)
+		m->header.yiaddr = ip4(yiaddr).s_addr;
+	msg_start(m, type);
+	if (server)
+		msg_put_addr(m, DHCP_OPTION_SERVER_IDENTIFIER, server);
+}
+
+/* Raw messages for malformed cases: the 236-octet header, the cookie, then `options`
+ * exactly as given (no END, no padding). Returns the length. */
+static inline size_t raw_message(uint8_t *buf, const struct dhcp_header *header, const uint8_t *options, size_t len)
+{
+	uint32_t cookie = htonl(DHCP_MAGIC_COOKIE);
+
+	memcpy(buf, header, DHCP_HEADER_LEN);
+	memcpy(buf + DHCP_HEADER_LEN, &cookie, sizeof(cookie));
+	if (len)
+		memcpy(buf + DHCP_HEADER_LEN + DHCP_COOKIE_LEN, options, len);
+	return DHCP_HEADER_LEN + DHCP_COOKIE_LEN + len;
+}
+
+static inline struct dhcp_message *parse_or_fail(const uint8_t *data, size_t len)
+{
+	struct dhcp_message *msg = malloc(sizeof(*msg));
+	enum dhcp_parse_error e;
+
+	assert_non_null(msg);
+	e = dhcp_message_parse(data, len, msg);
+	if (e != DHCP_PARSE_OK)
+		fail_msg("message does not parse: %s", dhcp_parse_error_name(e));
+	return msg;
+}
+
+/* The whole option value as a (len, bytes) pair compared with `want`. */
+#define assert_option_equal(msg, code, want, want_len)                                                  \
+	do {                                                                                            \
+		const uint8_t *v_;                                                                      \
+		size_t l_;                                                                              \
+		assert_int_equal(dhcp_message_get((msg), (code), &v_, &l_), 0);                         \
+		assert_int_equal(l_, (want_len));                                                       \
+		assert_memory_equal(v_, (want), (want_len));                                            \
+	} while (0)
+
+#define assert_option_absent(msg, code)                                                                 \
+	do {                                                                                            \
+		const uint8_t *v_;                                                                      \
+		size_t l_;                                                                              \
+		assert_int_equal(dhcp_message_get((msg), (code), &v_, &l_), -ENOENT);                   \
+	} while (0)
+
+#define assert_option_addr(msg, code, text)                                                             \
+	do {                                                                                            \
+		struct in_addr a_;                                                                      \
+		assert_int_equal(dhcp_message_get_addr((msg), (code), &a_), 0);                         \
+		assert_addr_equal(a_, (text));                                                          \
+	} while (0)
+
+/* ---- CNI results as text ---- */
+
+/* "198.51.100.0/24 via 192.0.2.254", "203.0.113.7/32 scope link", with " metric N"
+ * when the route has a priority. */
+static inline void route_text(const struct cni_route *r, char *buf, size_t cap)
+{
+	char dst[IP_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+	int n;
+
+	ip_prefix_format(&r->dst, dst);
+	if (r->has_gw) {
+		ip_addr_format(&r->gw, gw);
+		n = snprintf(buf, cap, "%s via %s", dst, gw);
+	} else {
+		n = snprintf(buf, cap, "%s", dst);
+	}
+	if (r->has_scope)
+		n += snprintf(buf + n, cap - (size_t)n, " scope %s", r->scope == CNI_SCOPE_LINK ? "link" : "other");
+	if (r->priority)
+		snprintf(buf + n, cap - (size_t)n, " metric %d", r->priority);
+}
+
+/* Compares the result's routes, in order, with the NULL-terminated `want`. */
+static inline void assert_routes(const struct cni_result *res, const char *const *want)
+{
+	size_t n = 0;
+
+	for (; want[n]; n++) {
+		char got[128];
+		if (n >= res->n_routes)
+			fail_msg("route %zu missing: expected \"%s\"", n, want[n]);
+		route_text(&res->routes[n], got, sizeof(got));
+		if (strcmp(got, want[n]) != 0)
+			fail_msg("route %zu is \"%s\", expected \"%s\"", n, got, want[n]);
+	}
+	if (res->n_routes != n) {
+		char extra[128];
+		route_text(&res->routes[n], extra, sizeof(extra));
+		fail_msg("%zu routes, expected %zu; the first extra one is \"%s\"", res->n_routes, n, extra);
+	}
+}
+
+#define ROUTES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_ROUTES ((const char *const[]){ NULL })
+
+static inline void assert_strv(const struct cni_strv *got, const char *const *want)
+{
+	size_t n = 0;
+
+	for (; want[n]; n++) {
+		if (n >= got->count)
+			fail_msg("item %zu missing: expected \"%s\"", n, want[n]);
+		assert_string_equal(got->items[n], want[n]);
+	}
+	assert_int_equal(got->count, n);
+}
+
+#define STRV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_STRV ((const char *const[]){ NULL })
+
+static inline void assert_ip(const struct cni_result *res, const char *address, const char *gateway)
+{
+	char text[IP_PREFIX_STRLEN];
+
+	assert_int_equal(res->n_ips, 1);
+	ip_prefix_format(&res->ips[0].address, text);
+	assert_string_equal(text, address);
+	assert_int_equal(res->ips[0].address.addr.family, AF_INET);
+	if (gateway) {
+		assert_true(res->ips[0].has_gateway);
+		ip_addr_format(&res->ips[0].gateway, text);
+		assert_string_equal(text, gateway);
+	} else {
+		assert_false(res->ips[0].has_gateway);
+	}
+}
+
+/* ---- test vectors captured from real servers (tests/vectors/README.md) ---- */
+
+/* DHCP_VECTORS_DIR, or tests/vectors found from this header's own path (the tests run
+ * from the repository root, and __FILE__ is relative to where the compiler ran). */
+static inline const char *vectors_dir(void)
+{
+	static char dir[4096];
+	const char *env = getenv("DHCP_VECTORS_DIR");
+	const char *here = __FILE__;
+	const char *slash;
+
+	if (env && *env)
+		return env;
+	/* __FILE__ is .../tests/unit/dhcp_helpers.h: go up to .../tests. */
+	slash = strrchr(here, '/');
+	if (!slash)
+		return "../vectors";
+	size_t unit_len = (size_t)(slash - here);
+	const char *parent = unit_len ? memrchr(here, '/', unit_len) : NULL;
+	if (!parent)
+		snprintf(dir, sizeof(dir), "vectors");
+	else
+		snprintf(dir, sizeof(dir), "%.*s/vectors", (int)(parent - here), here);
+	return dir;
+}
+
+/* The whole vector file; fails the test when it is missing. */
+static inline uint8_t *load_vector(const char *name, size_t *len)
+{
+	char path[4352];
+	FILE *f;
+	uint8_t *data;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/%s", vectors_dir(), name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open test vector %s (set DHCP_VECTORS_DIR?)", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	data = malloc((size_t)size + 1);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	data[size] = '\0';
+	*len = (size_t)size;
+	return data;
+}

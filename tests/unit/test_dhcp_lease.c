@@ -1,0 +1,545 @@
+/* Leases from DHCPACKs (times, prefix, RFC 2131 4.4.5 T1/T2 sanity) and lease -> CNI
+ * result (RFC 3442 precedence, option 33, DNS from 6/15/119, malformed options). */
+#include "dhcp_helpers.h"
+
+#include "dhcp4/lease.h"
+
+#define START_MS 5000
+
+/* An ACK for 192.0.2.100 from 192.0.2.1, options added by the test, then m->len. */
+static void ack_begin(struct test_msg *m)
+{
+	msg_reply(m, DHCPACK, 7, "192.0.2.100", "192.0.2.1");
+}
+
+/* Makes the lease from the finished message; fails the test on a refusal. */
+static void lease_of(struct test_msg *m, struct dhcp_lease *lease)
+{
+	msg_finish(m);
+	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
+	const char *why = dhcp_lease_from_message(msg, m->data, m->len, START_MS, lease);
+	if (why)
+		fail_msg("no lease: %s", why);
+	free(msg);
+}
+
+static const char *refusal_of(struct test_msg *m)
+{
+	struct dhcp_lease lease;
+
+	msg_finish(m);
+	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
+	const char *why = dhcp_lease_from_message(msg, m->data, m->len, START_MS, &lease);
+	free(msg);
+	if (!why)
+		dhcp_lease_clear(&lease);
+	return why;
+}
+
+/* Lease with option 51 = lease_s and, when non-zero, 58 and 59. */
+static void times_of(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s, struct dhcp_lease *lease)
+{
+	struct test_msg m;
+
+	ack_begin(&m);
+	msg_put_u32(&m, DHCP_OPTION_IP_ADDRESS_LEASE_TIME, lease_s);
+	if (t1_s)
+		msg_put_u32(&m, DHCP_OPTION_RENEWAL_TIME, t1_s);
+	if (t2_s)
+		msg_put_u32(&m, DHCP_OPTION_REBINDING_TIME, t2_s);
+	lease_of(&m, lease);
+}
+
+#define assert_times(lease, t1, t2, want_lease, want_t1, want_t2)                                     \
+	do {                                                                                        \
+		struct dhcp_lease l_;                                                               \
+		times_of((lease), (t1), (t2), &l_);                                                 \
+		assert_int_equal(l_.lifetime_s, (want_lease));                                      \
+		assert_int_equal(l_.t1_s, (want_t1));                                               \
+		assert_int_equal(l_.t2_s, (want_t2));                                               \
+		dhcp_lease_clear(&l_);                                                              \
+	} while (0)
+
+/* ---- lease times ---- */
+
+static void t1_t2_default_to_half_and_seven_eighths(void **state)
+{
+	(void)state;
+	assert_times(3600, 0, 0, 3600, 1800, 3150);
+	assert_times(120, 0, 0, 120, 60, 105);
+	assert_times(7, 0, 0, 7, 3, 6);
+}
+
+static void sane_server_t1_t2_are_kept(void **state)
+{
+	(void)state;
+	assert_times(1000, 300, 700, 1000, 300, 700);
+	assert_times(1000, 1, 999, 1000, 1, 999);
+}
+
+static void t2_not_below_the_lease_takes_the_default(void **state)
+{
+	(void)state;
+	assert_times(1000, 300, 1000, 1000, 300, 875);
+	assert_times(1000, 300, 5000, 1000, 300, 875);
+}
+
+static void t1_not_below_t2_takes_the_default(void **state)
+{
+	(void)state;
+	assert_times(1000, 700, 700, 1000, 500, 700);
+	assert_times(1000, 900, 0, 1000, 500, 875);
+}
+
+static void t1_stays_below_a_small_server_t2(void **state)
+{
+	/* T2 = 400 is sane; T1 = 450 is not, and its default 500 would not be either. */
+	(void)state;
+	assert_times(1000, 450, 400, 1000, 399, 400);
+}
+
+static void tiny_leases_keep_t1_below_t2(void **state)
+{
+	(void)state;
+	assert_times(3, 0, 0, 3, 1, 2);
+	assert_times(2, 0, 0, 2, 0, 1);
+}
+
+static void infinite_lease_never_renews(void **state)
+{
+	struct dhcp_lease lease;
+	(void)state;
+
+	times_of(DHCP_LEASE_INFINITE, 100, 200, &lease);
+	assert_int_equal(lease.lifetime_s, DHCP_LEASE_INFINITE);
+	assert_int_equal(lease.t1_s, DHCP_LEASE_INFINITE);
+	assert_int_equal(lease.t2_s, DHCP_LEASE_INFINITE);
+	assert_true(dhcp_lease_t1(&lease) == UINT64_MAX);
+	assert_true(dhcp_lease_t2(&lease) == UINT64_MAX);
+	assert_true(dhcp_lease_expiry(&lease) == UINT64_MAX);
+	dhcp_lease_clear(&lease);
+}
+
+static void missing_or_bad_lease_time_is_an_hour(void **state)
+{
+	struct dhcp_lease lease;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	lease_of(&m, &lease);
+	assert_int_equal(lease.lifetime_s, 3600);
+	assert_int_equal(lease.t1_s, 1800);
+	assert_int_equal(lease.t2_s, 3150);
+	dhcp_lease_clear(&lease);
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_IP_ADDRESS_LEASE_TIME, "\x00\x01", 2);
+	lease_of(&m, &lease);
+	assert_int_equal(lease.lifetime_s, 3600);
+	dhcp_lease_clear(&lease);
+
+	assert_times(0, 0, 0, 3600, 1800, 3150);
+}
+
+static void absolute_times_count_from_the_request(void **state)
+{
+	struct dhcp_lease lease;
+	(void)state;
+
+	times_of(120, 0, 0, &lease);
+	assert_int_equal(lease.start_ms, START_MS);
+	assert_int_equal(dhcp_lease_t1(&lease), START_MS + 60000);
+	assert_int_equal(dhcp_lease_t2(&lease), START_MS + 105000);
+	assert_int_equal(dhcp_lease_expiry(&lease), START_MS + 120000);
+	dhcp_lease_clear(&lease);
+}
+
+/* ---- address, prefix, server ---- */
+
+static unsigned prefix_with_mask(const void *mask, size_t len, const char *yiaddr)
+{
+	struct dhcp_lease lease;
+	struct test_msg m;
+
+	msg_reply(&m, DHCPACK, 7, yiaddr, "192.0.2.1");
+	if (mask)
+		msg_put(&m, DHCP_OPTION_SUBNET_MASK, mask, len);
+	lease_of(&m, &lease);
+	unsigned prefix = lease.prefix_len;
+	dhcp_lease_clear(&lease);
+	return prefix;
+}
+
+static void prefix_comes_from_the_subnet_mask(void **state)
+{
+	(void)state;
+	assert_int_equal(prefix_with_mask("\xff\xff\xff\x00", 4, "192.0.2.100"), 24);
+	assert_int_equal(prefix_with_mask("\xff\xff\xf0\x00", 4, "192.0.2.100"), 20);
+	assert_int_equal(prefix_with_mask("\xff\xff\xff\xff", 4, "192.0.2.100"), 32);
+	assert_int_equal(prefix_with_mask("\x80\x00\x00\x00", 4, "192.0.2.100"), 1);
+}
+
+static void missing_or_garbage_mask_is_classful(void **state)
+{
+	(void)state;
+	assert_int_equal(prefix_with_mask(NULL, 0, "10.1.2.3"), 8);
+	assert_int_equal(prefix_with_mask(NULL, 0, "172.16.1.2"), 16);
+	assert_int_equal(prefix_with_mask(NULL, 0, "192.0.2.100"), 24);
+	/* Not contiguous, all zeros, wrong length */
+	assert_int_equal(prefix_with_mask("\xff\x00\xff\x00", 4, "10.1.2.3"), 8);
+	assert_int_equal(prefix_with_mask("\x00\x00\x00\x01", 4, "172.16.1.2"), 16);
+	assert_int_equal(prefix_with_mask("\x00\x00\x00\x00", 4, "10.1.2.3"), 8);
+	assert_int_equal(prefix_with_mask("\xff\xff\xff", 3, "10.1.2.3"), 8);
+}
+
+static void lease_records_address_and_server(void **state)
+{
+	struct dhcp_lease lease;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	lease_of(&m, &lease);
+	assert_addr_equal(lease.address, "192.0.2.100");
+	assert_addr_equal(lease.server_id, "192.0.2.1");
+	assert_int_equal(lease.ack_len, m.len);
+	assert_memory_equal(lease.ack, m.data, m.len);
+	/* A copy, not the caller's buffer */
+	assert_ptr_not_equal(lease.ack, m.data);
+	dhcp_lease_clear(&lease);
+	assert_null(lease.ack);
+	assert_int_equal(lease.ack_len, 0);
+}
+
+static void messages_without_address_or_server_are_refused(void **state)
+{
+	struct test_msg m;
+	(void)state;
+
+	msg_reply(&m, DHCPACK, 7, NULL, "192.0.2.1");
+	assert_non_null(refusal_of(&m));
+	msg_reply(&m, DHCPACK, 7, "255.255.255.255", "192.0.2.1");
+	assert_non_null(refusal_of(&m));
+	msg_reply(&m, DHCPACK, 7, "192.0.2.100", NULL);
+	assert_non_null(strstr(refusal_of(&m), "server identifier"));
+	msg_reply(&m, DHCPACK, 7, "192.0.2.100", NULL);
+	msg_put(&m, DHCP_OPTION_SERVER_IDENTIFIER, "", 0);
+	assert_non_null(strstr(refusal_of(&m), "server identifier"));
+}
+
+static void lease_copy_is_deep(void **state)
+{
+	struct dhcp_lease a, b = { 0 };
+	(void)state;
+
+	times_of(120, 0, 0, &a);
+	assert_int_equal(dhcp_lease_copy(&b, &a), 0);
+	assert_ptr_not_equal(b.ack, a.ack);
+	assert_int_equal(b.ack_len, a.ack_len);
+	assert_memory_equal(b.ack, a.ack, a.ack_len);
+	assert_int_equal(b.t2_s, a.t2_s);
+	assert_int_equal(b.address.s_addr, a.address.s_addr);
+	dhcp_lease_clear(&a);
+	/* b survives a's end (ASan would see a use after free). */
+	struct dhcp_message *msg = parse_or_fail(b.ack, b.ack_len);
+	free(msg);
+	dhcp_lease_clear(&b);
+}
+
+/* ---- lease -> CNI result ---- */
+
+static void result_of(struct test_msg *m, int priority, struct cni_result *res)
+{
+	struct dhcp_lease lease;
+
+	lease_of(m, &lease);
+	assert_int_equal(dhcp_lease_to_result(&lease, priority, res), 0);
+	dhcp_lease_clear(&lease);
+}
+
+static void full_ack(struct test_msg *m)
+{
+	ack_begin(m);
+	msg_put(m, DHCP_OPTION_SUBNET_MASK, "\xff\xff\xff\x00", 4);
+	msg_put(m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x01", 4);
+	msg_put(m, DHCP_OPTION_DOMAIN_NAME_SERVER, "\xc0\x00\x02\x35\xc0\x00\x02\x36", 8);
+	msg_put(m, DHCP_OPTION_DOMAIN_NAME, "example.test", 12);
+	msg_put(m, DHCP_OPTION_DOMAIN_SEARCH, "\x01" "a\x07" "example\x00\x01" "b\xc0\x02", 15);
+}
+
+static void result_has_address_gateway_default_route_and_dns(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	result_of(&m, 0, &res);
+	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
+	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
+	assert_strv(&res.dns.nameservers, STRV("192.0.2.53", "192.0.2.54"));
+	assert_string_equal(res.dns.domain, "example.test");
+	assert_strv(&res.dns.search, STRV("a.example", "b.example"));
+	assert_int_equal(res.n_interfaces, 0);
+	assert_int_equal(res.ips[0].interface, -1); /* IPAM: no interface */
+	cni_result_free(&res);
+}
+
+static void classless_routes_win_over_router_and_static_routes(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\xc0\x00\x02\xfe\x00\xc0\x00\x02\x02", 13);
+	result_of(&m, 0, &res);
+	/* RFC 3442: routes from 121 only; the address's gateway still names option 3. */
+	assert_routes(&res, ROUTES("198.51.100.0/24 via 192.0.2.254", "0.0.0.0/0 via 192.0.2.2"));
+	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
+	cni_result_free(&res);
+}
+
+static void zero_next_hop_is_a_link_scope_route(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x20\xcb\x00\x71\x07\x00\x00\x00\x00", 9);
+	result_of(&m, 0, &res);
+	assert_routes(&res, ROUTES("203.0.113.7/32 scope link"));
+	assert_false(res.routes[0].has_gw);
+	assert_int_equal(res.routes[0].scope, CNI_SCOPE_LINK);
+	cni_result_free(&res);
+}
+
+static void static_routes_then_default_via_router(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09\xac\x10\x00\x00\xc0\x00\x02\x0a", 16);
+	result_of(&m, 0, &res);
+	assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9", "172.16.0.0/16 via 192.0.2.10", "0.0.0.0/0 via 192.0.2.1"));
+	assert_false(res.routes[0].has_scope);
+	cni_result_free(&res);
+}
+
+static void priority_is_every_routes_metric(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
+	result_of(&m, 300, &res);
+	assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9 metric 300", "0.0.0.0/0 via 192.0.2.1 metric 300"));
+	cni_result_free(&res);
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\x00\x00\x00\x00\x00\xc0\x00\x02\x02", 13);
+	result_of(&m, 50, &res);
+	assert_routes(&res, ROUTES("198.51.100.0/24 scope link metric 50", "0.0.0.0/0 via 192.0.2.2 metric 50"));
+	cni_result_free(&res);
+}
+
+static void first_router_is_the_gateway(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x02\xc0\x00\x02\x03", 8);
+	result_of(&m, 0, &res);
+	assert_ip(&res, "192.0.2.100/24", "192.0.2.2");
+	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.2"));
+	cni_result_free(&res);
+}
+
+static void bare_ack_gives_only_the_address(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	result_of(&m, 0, &res);
+	assert_ip(&res, "192.0.2.100/24", NULL);
+	assert_routes(&res, NO_ROUTES);
+	assert_true(cni_dns_empty(&res.dns));
+	cni_result_free(&res);
+}
+
+static void malformed_classless_routes_fall_back_to_33_and_3(void **state)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+	} bad[] = {
+		{ "\x18\xc6\x33\x64\xc0\x00\x02", 7 }, /* truncated router */
+		{ "\x21\x01\x02\x03\x04\x05\xc0\x00\x02\x01", 10 }, /* width 33 */
+		{ "", 0 }, /* empty: under RFC 3442's 5-octet minimum */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < DH_N_ELEMENTS(bad); i++) {
+		struct cni_result res;
+		struct test_msg m;
+		full_ack(&m);
+		msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
+		msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, bad[i].data, bad[i].len);
+		result_of(&m, 0, &res);
+		assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9", "0.0.0.0/0 via 192.0.2.1"));
+		cni_result_free(&res);
+	}
+}
+
+static void malformed_static_routes_are_skipped(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02", 7);
+	result_of(&m, 0, &res);
+	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
+	cni_result_free(&res);
+}
+
+static void malformed_router_gives_no_gateway(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02", 3);
+	result_of(&m, 0, &res);
+	assert_ip(&res, "192.0.2.100/24", NULL);
+	assert_routes(&res, NO_ROUTES);
+	cni_result_free(&res);
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x01\xc0", 5);
+	result_of(&m, 0, &res);
+	assert_ip(&res, "192.0.2.100/24", NULL);
+	cni_result_free(&res);
+}
+
+static void malformed_dns_options_are_skipped_one_by_one(void **state)
+{
+	struct cni_result res;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x01", 4);
+	msg_put(&m, DHCP_OPTION_DOMAIN_NAME_SERVER, "\xc0\x00\x02\x35\xc0", 5);
+	msg_put(&m, DHCP_OPTION_DOMAIN_NAME, "example.test", 12);
+	/* "a", then a name with a forward pointer: the whole list goes, not half of it. */
+	msg_put(&m, DHCP_OPTION_DOMAIN_SEARCH, "\x01" "a\x00\x01" "b\xc0\x09", 7);
+	result_of(&m, 0, &res);
+	assert_strv(&res.dns.nameservers, NO_STRV);
+	assert_string_equal(res.dns.domain, "example.test");
+	assert_strv(&res.dns.search, NO_STRV);
+	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
+	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
+	cni_result_free(&res);
+}
+
+static const char *domain_of(const void *data, size_t len)
+{
+	static char kept[300];
+	struct cni_result res;
+	struct test_msg m;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_DOMAIN_NAME, data, len);
+	result_of(&m, 0, &res);
+	if (!res.dns.domain) {
+		cni_result_free(&res);
+		return NULL;
+	}
+	snprintf(kept, sizeof(kept), "%s", res.dns.domain);
+	cni_result_free(&res);
+	return kept;
+}
+
+static void domain_name_loses_trailing_nul_and_dot(void **state)
+{
+	(void)state;
+	assert_string_equal(domain_of("example.test", 12), "example.test");
+	assert_string_equal(domain_of("example.test\0", 13), "example.test");
+	assert_string_equal(domain_of("example.test.", 13), "example.test");
+	assert_string_equal(domain_of("example.test.\0\0", 15), "example.test");
+}
+
+static void unusable_domain_names_are_skipped(void **state)
+{
+	(void)state;
+	assert_null(domain_of("", 0));
+	assert_null(domain_of(".", 1));
+	assert_null(domain_of("\0", 1));
+	assert_null(domain_of("bad name", 8));
+	assert_null(domain_of("bad\nname", 8));
+	assert_null(domain_of("caf\xc3\xa9", 5));
+	assert_null(domain_of("a\0b", 3));
+}
+
+static void unparsable_ack_is_ebadmsg(void **state)
+{
+	struct dhcp_lease lease;
+	struct cni_result res;
+	(void)state;
+
+	times_of(120, 0, 0, &lease);
+	lease.ack[DHCP_HEADER_LEN] = 0; /* the cookie */
+	assert_int_equal(dhcp_lease_to_result(&lease, 0, &res), -EBADMSG);
+	assert_int_equal(res.n_ips, 0);
+	assert_int_equal(res.n_routes, 0);
+	dhcp_lease_clear(&lease);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t1_t2_default_to_half_and_seven_eighths),
+		cmocka_unit_test(sane_server_t1_t2_are_kept),
+		cmocka_unit_test(t2_not_below_the_lease_takes_the_default),
+		cmocka_unit_test(t1_not_below_t2_takes_the_default),
+		cmocka_unit_test(t1_stays_below_a_small_server_t2),
+		cmocka_unit_test(tiny_leases_keep_t1_below_t2),
+		cmocka_unit_test(infinite_lease_never_renews),
+		cmocka_unit_test(missing_or_bad_lease_time_is_an_hour),
+		cmocka_unit_test(absolute_times_count_from_the_request),
+		cmocka_unit_test(prefix_comes_from_the_subnet_mask),
+		cmocka_unit_test(missing_or_garbage_mask_is_classful),
+		cmocka_unit_test(lease_records_address_and_server),
+		cmocka_unit_test(messages_without_address_or_server_are_refused),
+		cmocka_unit_test(lease_copy_is_deep),
+		cmocka_unit_test(result_has_address_gateway_default_route_and_dns),
+		cmocka_unit_test(classless_routes_win_over_router_and_static_routes),
+		cmocka_unit_test(zero_next_hop_is_a_link_scope_route),
+		cmocka_unit_test(static_routes_then_default_via_router),
+		cmocka_unit_test(priority_is_every_routes_metric),
+		cmocka_unit_test(first_router_is_the_gateway),
+		cmocka_unit_test(bare_ack_gives_only_the_address),
+		cmocka_unit_test(malformed_classless_routes_fall_back_to_33_and_3),
+		cmocka_unit_test(malformed_static_routes_are_skipped),
+		cmocka_unit_test(malformed_router_gives_no_gateway),
+		cmocka_unit_test(malformed_dns_options_are_skipped_one_by_one),
+		cmocka_unit_test(domain_name_loses_trailing_nul_and_dot),
+		cmocka_unit_test(unusable_domain_names_are_skipped),
+		cmocka_unit_test(unparsable_ack_is_ebadmsg),
+	};
+	return cmocka_run_group_tests_name("dhcp_lease", tests, NULL, NULL);
+}
