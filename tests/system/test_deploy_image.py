@@ -42,6 +42,7 @@ from deploy_helpers import DEPLOY_DIR, REPO_ROOT, configmap_conflist, ensure_nod
     load_manifests, plugin_config
 from dhcp_fixtures import lease_active, lease_released, socket_accepts
 from lab import Netns, Process, TempDir, run, unique_id, wait_until
+from podman_env import cgroup_mount_commands, write_config
 
 pytestmark = pytest.mark.usefixtures("require_root")
 
@@ -62,59 +63,14 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def cgroup_mount_commands() -> list[str]:
-    """Shell commands that mount the cgroup hierarchies under /sys/fs/cgroup as this
-    process sees them (v1, hybrid or v2)."""
-    commands = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mount_point = fields[4]
-            fs_type, source, super_options = fields[fields.index("-") + 1:][:3]
-            if mount_point == "/sys/fs/cgroup" or mount_point.startswith("/sys/fs/cgroup/"):
-                commands.append(f"mkdir -p {shlex.quote(mount_point)}")
-                commands.append(f"mount -t {shlex.quote(fs_type)} -o {shlex.quote(super_options)} "
-                                f"{shlex.quote(source)} {shlex.quote(mount_point)}")
-    return commands
-
-
 class Podman:
     """podman's configuration and state, all under `root`, and the holders it runs in."""
 
     def __init__(self, root: Path):
         self.root = root
-        for sub in ("storage", "run", "tmp", "volumes", "net.d", "cni-plugins", "var-lib", "img-tmp", "logs"):
+        for sub in ("volumes", "net.d", "cni-plugins", "var-lib", "logs"):
             (root / sub).mkdir()
-        (root / "containers.conf").write_text(f"""\
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["{root}/cni-plugins"]
-network_config_dir = "{root}/net.d"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "{root}/tmp"
-volume_path = "{root}/volumes"
-image_copy_tmp_dir = "{root}/img-tmp"
-lock_type = "file"
-""")
-        # static_dir stays at its default, <graphroot>/libpod: conmon's exit command
-        # (`podman container cleanup`) gets --root but not the static dir, and with
-        # another one it finds no container, so every exit waits out a 20 s timeout.
-        (root / "storage.conf").write_text(f"""\
-[storage]
-driver = "vfs"
-graphroot = "{root}/storage"
-runroot = "{root}/run"
-""")
-        self.env = dict(os.environ, CONTAINERS_CONF=str(root / "containers.conf"),
-                        CONTAINERS_STORAGE_CONF=str(root / "storage.conf"), TMPDIR=str(root / "img-tmp"))
-        self.env.pop("CONTAINER_HOST", None)
+        self.env = write_config(root, root / "cni-plugins", root / "net.d", volume_path=f"{root}/volumes")
 
     def holder_script(self, name: str, remount_cgroups: bool) -> Path:
         script = self.root / f"holder-{name}.sh"

@@ -39,6 +39,7 @@ import pytest
 
 from lab import TempDir, run
 from macvlan_helpers import host_local_ipam, reservations
+from podman_env import cgroup_mount_commands, write_config
 
 pytestmark = pytest.mark.usefixtures("require_root")
 IMAGE = "localhost/cnt-busybox"
@@ -56,58 +57,17 @@ def missing_tools():
     return missing
 
 
-def cgroup_mount_commands():
-    """Shell commands that mount the cgroup hierarchies under /sys/fs/cgroup as this
-    process sees them (v1, hybrid or v2 alike)."""
-    commands = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mount_point = fields[4]
-            fs_type, source, super_options = fields[fields.index("-") + 1:][:3]
-            if mount_point == "/sys/fs/cgroup" or mount_point.startswith("/sys/fs/cgroup/"):
-                commands.append(f"mkdir -p {shlex.quote(mount_point)}")
-                commands.append(f"mount -t {shlex.quote(fs_type)} -o {shlex.quote(super_options)} "
-                                f"{shlex.quote(source)} {shlex.quote(mount_point)}")
-    return commands
-
-
 class Podman:
     """podman's configuration and state, all under `root`."""
 
     def __init__(self, root, plugin_dir):
         self.root = root
-        for sub in ("storage", "run", "tmp", "net.d", "var-lib", "netns", "img-tmp"):
+        for sub in ("net.d", "var-lib", "netns"):
             (root / sub).mkdir()
         self.config_dir = root / "net.d"
         self.var_lib = root / "var-lib"     # what podman sees as /var/lib
         self.netns_dir = root / "netns"     # what podman sees as /run/netns
-        (root / "containers.conf").write_text(f"""\
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["{plugin_dir}"]
-network_config_dir = "{self.config_dir}"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "{root}/events.log"
-tmp_dir = "{root}/tmp"
-image_copy_tmp_dir = "{root}/img-tmp"
-lock_type = "file"
-""")
-        (root / "storage.conf").write_text(f"""\
-[storage]
-driver = "vfs"
-graphroot = "{root}/storage"
-runroot = "{root}/run"
-""")
-        self.env = dict(os.environ, CONTAINERS_CONF=str(root / "containers.conf"),
-                        CONTAINERS_STORAGE_CONF=str(root / "storage.conf"), TMPDIR=str(root / "img-tmp"))
+        self.env = write_config(root, plugin_dir, self.config_dir, events_logfile_path=f"{root}/events.log")
         self.holder_script = root / "holder.sh"
         self.holder_script.write_text("\n".join([
             "#!/bin/sh",
