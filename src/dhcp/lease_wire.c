@@ -39,6 +39,7 @@ void lease_close_sockets(struct lease_entry *e)
 
 static void on_packet(struct loop_source *source, uint32_t events);
 static void on_udp(struct loop_source *source, uint32_t events);
+static int ensure_address(struct lease_entry *e, const struct dhcp_lease *lease, uint64_t now);
 
 static int open_packet_socket(struct lease_entry *e)
 {
@@ -92,6 +93,12 @@ static int send_unicast(struct lease_entry *e, const struct dhcp_output *out)
 		open_packet_socket(e);
 	if (e->udp.fd < 0) {
 		int fd = podnet_udp_socket(e->netns_path, e->ifname, out->src, out->dst);
+		/* The leased address was taken off the pod: the server answers a renewal to
+		 * that address, which nobody would claim (ARP). The lease is still ours: put
+		 * it back (with its routes) first. */
+		if (fd == -EADDRNOTAVAIL && e->client.state == DHCP_STATE_RENEWING &&
+		    ensure_address(e, dhcp_client_lease(&e->client), loop_now_ms()) == 0)
+			fd = podnet_udp_socket(e->netns_path, e->ifname, out->src, out->dst);
 		if (fd >= 0) {
 			e->udp = (struct loop_source){ .fd = fd, .handler = on_udp, .data = e };
 			if (loop_add(&e->d->loop, &e->udp, EPOLLIN) < 0)
@@ -283,15 +290,15 @@ static void on_bound(struct lease_entry *e, const struct dhcp_event *ev, const s
 	}
 }
 
-static void on_expired(struct lease_entry *e, const struct ip_prefix *lost)
+/* On expiry the kernel drops it at the same moment (its lifetime is the lease's); this
+ * makes sure of it if the lifetime could not be set. */
+static void drop_address(struct lease_entry *e, const struct ip_prefix *lost, const char *why)
 {
 	char addr[IP_PREFIX_STRLEN];
 
-	/* The kernel drops it at the same moment (its lifetime is the lease's); this
-	 * makes sure of it if the lifetime could not be set. */
 	ip_prefix_format(lost, addr);
 	if (podnet_address_remove(e->netns_path, e->ifname, lost) == 0)
-		daemon_log("%s: removed %s from %s: its lease ended", e->key, addr, e->ifname);
+		daemon_log("%s: removed %s from %s: %s", e->key, addr, e->ifname, why);
 }
 
 static void handle_event(struct lease_entry *e, const struct dhcp_event *ev, const struct ip_prefix *before,
@@ -313,9 +320,13 @@ static void handle_event(struct lease_entry *e, const struct dhcp_event *ev, con
 		break;
 	case DHCP_EVENT_EXPIRED:
 		if (before)
-			on_expired(e, before);
+			drop_address(e, before, "its lease ended");
 		break;
 	case DHCP_EVENT_LOST:
+		/* RFC 2131 4.4.5 (figure 5: DHCPNAK / "Halt network"): the server may have
+		 * given it to another host. A DHCPACK for it puts it back. */
+		if (before)
+			drop_address(e, before, "the server refused the lease");
 		break;
 	}
 }

@@ -437,6 +437,9 @@ void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_l
 {
 	if (dhcp_lease_copy(&c->lease, lease) < 0 || now >= dhcp_lease_expiry(lease)) {
 		dhcp_client_start_reboot(c, now, lease->address);
+		/* As after an expiry: the pod still needs an address, and no caller waits
+		 * for a failure (the acquire timeout bounds an ADD, not this). */
+		c->acquire_deadline = UINT64_MAX;
 		return;
 	}
 	reset_counters(c, now);

@@ -143,7 +143,8 @@ void dhcp_client_start(struct dhcp_client *c, uint64_t now);
  * follows if no server confirms it. */
 void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr);
 /* Resume a lease that is still valid at `now` (loaded from disk): BOUND, RENEWING or
- * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired. */
+ * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired, and
+ * then, as after an expiry, never gives up re-acquiring. */
 void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease);
 
 /* A DHCP message (UDP payload) arrived. */

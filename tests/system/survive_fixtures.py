@@ -6,8 +6,8 @@ GC, STATUS, DEL) while all that happens.
     survive           a Survive: one daemon slot (socket and state directory in the
                       lab), started, crashed and restarted by PID, plus our macvlan
                       with dhcp as its IPAM, run as a runtime runs it
-    NoPoolDhcpd       an authoritative ISC dhcpd with no address pool: it NAKs every
-                      address it is asked for and offers none (a lease that stays lost)
+    NakOnlyDnsmasq    an authoritative dnsmasq that NAKs every address it is asked
+                      for and offers none (a lease that stays lost)
 
 conftest.py imports the fixtures from here; helpers are imported by the test modules.
 """
@@ -18,13 +18,13 @@ import json
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import pytest
 
-from dhcp_fixtures import DhcpDaemon, dhcp_conf, lease_released
-from lab import IscDhcpd, Lab, Netns, PluginRun, wait_until
-from macvlan_helpers import Macvlan
+from dhcp_fixtures import DhcpDaemon, dhcp_conf
+from lab import DnsmasqServer, Lab, Netns, PluginRun, wait_until
+from macvlan_helpers import SANITIZER_MARKERS, Macvlan
 
 # Lease records in --state-dir: one "<key with / as %2F>.json" each; ".*.tmp" are
 # writes in progress.
@@ -47,14 +47,14 @@ class Survive:
         self.macvlan = Macvlan(lab, macvlan_bin, cni_bin_dir)
         self.cni_path = cni_bin_dir
         self.daemon: Optional[DhcpDaemon] = None
-        self.generations: list[DhcpDaemon] = []
+        self.daemons: list[DhcpDaemon] = []
 
     # -- the daemon
 
     def start(self, *flags: str) -> DhcpDaemon:
         """A daemon on the slot's socket and state directory (a restart when one ran before)."""
         self.daemon = self._start_daemon(*flags, socket_path=self.socket_path, state_dir=self.state_dir)
-        self.generations.append(self.daemon)
+        self.daemons.append(self.daemon)
         return self.daemon
 
     def crash(self) -> None:
@@ -67,10 +67,6 @@ class Survive:
 
     def restart(self, *flags: str) -> DhcpDaemon:
         return self.start(*flags)
-
-    def log(self) -> str:
-        """Every generation's log, oldest first."""
-        return "".join(d.log() for d in self.generations)
 
     def records(self) -> dict[str, dict]:
         """The lease records on disk: key -> record."""
@@ -124,30 +120,37 @@ class Survive:
 
 
 @pytest.fixture
-def survive(lab: Lab, start_daemon, dhcp_bin: Path, macvlan_bin: Path, cni_bin_dir: Path) -> Survive:
-    """A crashable daemon slot in the lab; nothing started yet (survive.start())."""
-    return Survive(lab, start_daemon, dhcp_bin, macvlan_bin, cni_bin_dir)
+def survive(lab: Lab, start_daemon, dhcp_bin: Path, macvlan_bin: Path, cni_bin_dir: Path):
+    """A crashable daemon slot in the lab; nothing started yet (survive.start()).
+    At teardown each daemon still running gets SIGTERM, and no daemon's log may hold a
+    sanitizer report (CNT_BUILD_DIR=build-san: leaks and UB on the restore paths)."""
+    slot = Survive(lab, start_daemon, dhcp_bin, macvlan_bin, cni_bin_dir)
+    yield slot
+    for daemon in slot.daemons:
+        daemon.stop()
+    for daemon in slot.daemons:
+        for marker in SANITIZER_MARKERS:
+            assert marker not in daemon.log(), f"sanitizer report from the daemon:\n{daemon.log()}"
 
 
 # --------------------------------------------------------------------------
 # Servers
 
 
-class NoPoolDhcpd(IscDhcpd):
-    """An authoritative dhcpd for the lab subnet without any range: every DHCPREQUEST
-    for an address it does not know is NAKed, and no DHCPDISCOVER gets an offer."""
+class NakOnlyDnsmasq(DnsmasqServer):
+    """An authoritative dnsmasq for the lab subnet that hands out no address (a
+    "static" range with no hosts): every DHCPREQUEST for an address is NAKed, renewals
+    included, and no DHCPDISCOVER gets an offer. A lease lost to it stays lost."""
 
-    def config_text(self) -> str:
-        return "\n".join(line for line in super().config_text().splitlines()
-                         if not line.strip().startswith("range ")) + "\n"
+    def argv(self) -> list[str]:
+        net = self.network
+        static_range = f"--dhcp-range={net.network_address},static,{net.netmask},{self.lease_time}"
+        return [static_range if arg.startswith("--dhcp-range=") else arg for arg in super().argv()] + \
+            ["--dhcp-authoritative"]
 
 
-def start_no_pool_dhcpd(lab: Lab, **options: Any) -> NoPoolDhcpd:
-    return lab._start_server(NoPoolDhcpd, **options)
-
-
-def released(server, ip: str) -> bool:
-    return lease_released(server, ip)
+def start_nak_only_dnsmasq(lab: Lab, **options: Any) -> NakOnlyDnsmasq:
+    return lab._start_server(NakOnlyDnsmasq, **options)
 
 
 # --------------------------------------------------------------------------
@@ -181,15 +184,6 @@ def log_lines(text: str, *fragments: str) -> list[str]:
     return [line for line in text.splitlines() if all(f in line for f in fragments)]
 
 
-def after(text: str, mark: int) -> str:
-    """What a log gained since len(log) was `mark`."""
-    return text[mark:]
-
-
 def wait_for(condition, timeout: float, what: str, interval: float = 0.05, max_interval: float = 0.25):
     """wait_until with a polling pace suited to `ip`, `dhcp list` and lease-file reads."""
     return wait_until(condition, timeout, what, interval=interval, max_interval=max_interval)
-
-
-def all_of(items: Sequence, predicate) -> bool:
-    return all(predicate(item) for item in items)

@@ -1131,6 +1131,36 @@ static void resume_after_expiry_reboots(void **state)
 	assert_null(dhcp_client_lease(&r->c));
 }
 
+static void resume_after_expiry_never_gives_up(void **state)
+{
+	const struct dhcp_timing timing = { .acquire_ms = 5000 };
+	struct rig *r = *state;
+	struct dhcp_lease lease;
+
+	/* A configured acquire timeout bounds an ADD; nobody waits on a resumed lease,
+	 * and the pod still needs its address however long the server stays away. */
+	reconfigure(r, false, &timing);
+	saved_lease(&srv1, T0, &lease);
+	r->now = T0 + S(1000);
+	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_lease_clear(&lease);
+	sent(r, DHCPREQUEST);
+	fire(r);
+	sent(r, DHCPREQUEST);
+	/* No answer to the remembered address: DHCPDISCOVERs, long past the 5 s. */
+	for (int i = 0; i < 4; i++) {
+		fire(r);
+		sent(r, DHCPDISCOVER);
+	}
+	assert_true(r->now > T0 + S(1000) + 5000);
+	assert_no_event(r);
+	assert_state(r, DHCP_STATE_SELECTING);
+	answer(r, &srv1, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	answer(r, &srv1, DHCPACK);
+	event(r, DHCP_EVENT_GRANTED);
+}
+
 /* ---- address changes ---- */
 
 static void renew_ack_with_another_address_changes_it(void **state)
@@ -1245,6 +1275,7 @@ int main(void)
 		T(resume_between_t1_and_t2_renews),
 		T(resume_between_t2_and_expiry_rebinds),
 		T(resume_after_expiry_reboots),
+		T(resume_after_expiry_never_gives_up),
 		T(renew_ack_with_another_address_changes_it),
 		T(reacquired_lease_with_another_address_changes_it),
 		T(reacquired_lease_with_the_same_address_is_bound),
