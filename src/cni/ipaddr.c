@@ -88,12 +88,3 @@ struct ip_prefix ip_prefix_network(const struct ip_prefix *prefix)
 	}
 	return net;
 }
-
-bool ip_prefix_contains(const struct ip_prefix *prefix, const struct ip_addr *addr)
-{
-	if (addr->family != prefix->addr.family)
-		return false;
-	struct ip_prefix other = { .addr = *addr, .len = prefix->len };
-	struct ip_prefix a = ip_prefix_network(prefix), b = ip_prefix_network(&other);
-	return ip_addr_equal(&a.addr, &b.addr);
-}

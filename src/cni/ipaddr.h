@@ -31,4 +31,3 @@ bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
 size_t ip_addr_len(const struct ip_addr *addr);
 /* The prefix with host bits cleared: 10.1.2.3/24 -> 10.1.2.0/24. */
 struct ip_prefix ip_prefix_network(const struct ip_prefix *prefix);
-bool ip_prefix_contains(const struct ip_prefix *prefix, const struct ip_addr *addr);

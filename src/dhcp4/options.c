@@ -58,14 +58,6 @@ int dhcp_option_code_parse(const char *text, uint8_t *code)
 	return 0;
 }
 
-const char *dhcp_option_name(uint8_t code)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (option_names[i].code == code)
-			return option_names[i].name;
-	return NULL;
-}
-
 uint8_t dhcp_classful_prefix(struct in_addr addr)
 {
 	uint8_t first = (uint8_t)(ntohl(addr.s_addr) >> 24);

@@ -10,8 +10,6 @@
 /* "routers", "classless-static-routes", "121", ... (ISC dhclient's names); -EINVAL
  * for anything else. */
 int dhcp_option_code_parse(const char *text, uint8_t *code);
-/* The name of a known option, or NULL. */
-const char *dhcp_option_name(uint8_t code);
 
 struct dhcp_route {
 	struct in_addr dst;

@@ -68,25 +68,6 @@ static void pad_end_out_of_range_and_junk_are_rejected(void **state)
 	}
 }
 
-static void known_codes_have_names_that_parse_back(void **state)
-{
-	(void)state;
-	assert_string_equal(dhcp_option_name(3), "routers");
-	assert_string_equal(dhcp_option_name(121), "classless-static-routes");
-	assert_string_equal(dhcp_option_name(119), "domain-search");
-	assert_null(dhcp_option_name(0));
-	assert_null(dhcp_option_name(200));
-	assert_null(dhcp_option_name(255));
-	for (unsigned n = 0; n < 256; n++) {
-		const char *name = dhcp_option_name((uint8_t)n);
-		uint8_t code;
-		if (!name)
-			continue;
-		assert_int_equal(dhcp_option_code_parse(name, &code), 0);
-		assert_int_equal(code, n);
-	}
-}
-
 /* ---- RFC 3442 classless static routes ---- */
 
 static void assert_route(const struct dhcp_route *r, const char *dst, unsigned len, const char *gw)
@@ -490,7 +471,6 @@ int main(void)
 		cmocka_unit_test(known_names_parse_to_their_codes),
 		cmocka_unit_test(every_number_from_1_to_254_parses),
 		cmocka_unit_test(pad_end_out_of_range_and_junk_are_rejected),
-		cmocka_unit_test(known_codes_have_names_that_parse_back),
 		cmocka_unit_test(classless_default_route_has_no_destination_octets),
 		cmocka_unit_test(classless_host_route_has_four_destination_octets),
 		cmocka_unit_test(classless_width_9_takes_two_octets_and_masks_the_rest),

@@ -170,26 +170,6 @@ static void network_clears_host_bits(void **state)
 	}
 }
 
-static void contains_checks_the_network_part(void **state)
-{
-	(void)state;
-	struct ip_prefix net = prefix("10.1.2.3/24");
-	struct ip_prefix host = prefix("10.1.2.3/32");
-	struct ip_prefix all = prefix("0.0.0.0/0");
-	struct ip_prefix v6 = prefix("fd00::/64");
-	struct ip_addr in = addr("10.1.2.200"), out = addr("10.1.3.1"), in6 = addr("fd00::ffff"), out6 = addr("fd01::1");
-
-	assert_true(ip_prefix_contains(&net, &in));
-	assert_false(ip_prefix_contains(&net, &out));
-	assert_false(ip_prefix_contains(&host, &in));
-	assert_true(ip_prefix_contains(&host, &host.addr));
-	assert_true(ip_prefix_contains(&all, &out));
-	assert_false(ip_prefix_contains(&all, &in6));
-	assert_true(ip_prefix_contains(&v6, &in6));
-	assert_false(ip_prefix_contains(&v6, &out6));
-	assert_false(ip_prefix_contains(&v6, &in));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,7 +184,6 @@ int main(void)
 		cmocka_unit_test(format_of_unknown_family_says_so),
 		cmocka_unit_test(equal_compares_family_and_bytes),
 		cmocka_unit_test(network_clears_host_bits),
-		cmocka_unit_test(contains_checks_the_network_part),
 	};
 	return cmocka_run_group_tests_name("ipaddr", tests, NULL, NULL);
 }
