@@ -160,9 +160,15 @@ static int parse_int_field(json_t *obj, const char *where, const char *key, int 
 	return 0;
 }
 
-static int parse_route(json_t *obj, const char *where, struct cni_result *result, struct cni_error *err)
+/* Parsers of one element of interfaces[], ips[] or routes[]. */
+typedef int (*item_parser)(json_t *obj, const char *where, enum cni_version version, struct cni_result *result,
+			   struct cni_error *err);
+
+static int parse_route(json_t *obj, const char *where, enum cni_version version, struct cni_result *result,
+		       struct cni_error *err)
 {
 	struct cni_route *route = cni_result_add_route(result);
+	(void)version;
 
 	if (!route)
 		return oom(err);
@@ -179,8 +185,9 @@ static int parse_route(json_t *obj, const char *where, struct cni_result *result
 	return 0;
 }
 
-static int parse_routes(json_t *obj, const char *where, const char *key, struct cni_result *result,
-			struct cni_error *err)
+/* Each element of the array obj[key], named "<where>.<key>[i]" in messages. */
+static int parse_list(json_t *obj, const char *where, const char *key, item_parser parse, enum cni_version version,
+		      struct cni_result *result, struct cni_error *err)
 {
 	json_t *array = NULL, *item;
 	char item_where[96];
@@ -190,7 +197,7 @@ static int parse_routes(json_t *obj, const char *where, const char *key, struct 
 		return -1;
 	json_array_foreach(array, i, item) {
 		snprintf(item_where, sizeof(item_where), "%s%s%s[%zu]", where, *where ? "." : "", key, i);
-		if (parse_route(item, item_where, result, err) < 0)
+		if (parse(item, item_where, version, result, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -207,9 +214,11 @@ static int dup_string(json_t *obj, const char *where, const char *key, char **ou
 	return 0;
 }
 
-static int parse_interface(json_t *obj, const char *where, struct cni_result *result, struct cni_error *err)
+static int parse_interface(json_t *obj, const char *where, enum cni_version version, struct cni_result *result,
+			   struct cni_error *err)
 {
 	struct cni_interface *iface = cni_result_add_interface(result);
+	(void)version;
 
 	if (!iface)
 		return oom(err);
@@ -258,26 +267,6 @@ static int parse_ip(json_t *obj, const char *where, enum cni_version version, st
 	return 0;
 }
 
-static int parse_array(json_t *obj, const char *key, enum cni_version version, struct cni_result *result,
-		       struct cni_error *err)
-{
-	json_t *array = NULL, *item;
-	char where[64];
-	size_t i;
-
-	if (cni_json_array(obj, "", key, &array, err) < 0)
-		return -1;
-	json_array_foreach(array, i, item) {
-		snprintf(where, sizeof(where), "%s[%zu]", key, i);
-		int r = strcmp(key, "interfaces") == 0 ? parse_interface(item, where, result, err)
-			: strcmp(key, "ips") == 0      ? parse_ip(item, where, version, result, err)
-						       : parse_route(item, where, result, err);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* 0.1.0/0.2.0: {"ip4": {"ip", "gateway", "routes"}, "ip6": {...}, "dns"} */
 static int parse_legacy_family(json_t *obj, const char *key, int family, struct cni_result *result,
 			       struct cni_error *err)
@@ -296,7 +285,7 @@ static int parse_legacy_family(json_t *obj, const char *key, int family, struct 
 		return -1;
 	if (ip->address.addr.family != family)
 		return cni_error_set(err, CNI_ERR_DECODE, "%s.ip is not an IPv%c address", key, key[2]);
-	return parse_routes(config, key, "routes", result, err);
+	return parse_list(config, key, "routes", parse_route, CNI_VERSION_0_2_0, result, err);
 }
 
 static int parse_any(json_t *obj, enum cni_version version, struct cni_result *out, struct cni_error *err)
@@ -307,8 +296,9 @@ static int parse_any(json_t *obj, enum cni_version version, struct cni_result *o
 		if (parse_legacy_family(obj, "ip4", AF_INET, out, err) < 0 ||
 		    parse_legacy_family(obj, "ip6", AF_INET6, out, err) < 0)
 			return -1;
-	} else if (parse_array(obj, "interfaces", version, out, err) < 0 || parse_array(obj, "ips", version, out, err) < 0 ||
-		   parse_array(obj, "routes", version, out, err) < 0) {
+	} else if (parse_list(obj, "", "interfaces", parse_interface, version, out, err) < 0 ||
+		   parse_list(obj, "", "ips", parse_ip, version, out, err) < 0 ||
+		   parse_list(obj, "", "routes", parse_route, version, out, err) < 0) {
 		return -1;
 	}
 	if (cni_json_object(obj, "", "dns", &dns, err) < 0)
