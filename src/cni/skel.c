@@ -81,7 +81,10 @@ static int read_all(FILE *in, char **out, size_t *len, struct cni_error *err)
 		used += fread(buf + used, 1, cap - used, in);
 		if (ferror(in))
 			return cni_error_set(err, CNI_ERR_IO, "cannot read the network configuration from stdin");
-		if (used < cap)
+		/* A full buffer may hold everything: only more bytes beyond the limit fail. */
+		if (used < cap || (cap >= STDIN_MAX && feof(in)))
+			break;
+		if (cap >= STDIN_MAX && fgetc(in) == EOF && !ferror(in))
 			break;
 		if (cap >= STDIN_MAX)
 			return cni_error_set(err, CNI_ERR_DECODE, "network configuration on stdin exceeds %u bytes",

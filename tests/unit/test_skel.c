@@ -284,6 +284,24 @@ static void oversized_stdin_is_code_6(void **state)
 	free(config);
 }
 
+static void stdin_of_exactly_the_limit_is_read(void **state)
+{
+	(void)state;
+	static const char head[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\"";
+	size_t len = 4u << 20;
+	char *config = malloc(len);
+
+	memset(config, ' ', len);
+	memcpy(config, head, sizeof(head) - 1);
+	config[len - 1] = '}';
+	struct plugin_run r = run_plugin_n(&full_plugin, CNI_ENV("ADD"), config, len);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(fake.calls[CNI_CMD_ADD], 1);
+	assert_int_equal(fake.raw_len, len);
+	plugin_run_free(&r);
+	free(config);
+}
+
 /* ---- errors ---- */
 
 static void unreadable_stdin_is_code_5(void **state)
@@ -625,6 +643,7 @@ int main(void)
 		T(add_without_ip_in_0_2_0_is_code_1),
 		T(large_config_is_read_whole),
 		T(oversized_stdin_is_code_6),
+		T(stdin_of_exactly_the_limit_is_read),
 		T(unreadable_stdin_is_code_5),
 		T(handler_error_is_printed_in_config_version),
 		T(handler_error_without_details_has_no_details_key),
