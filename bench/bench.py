@@ -35,6 +35,9 @@ class Implementation:
 
     def start_daemon(self):
         argv = [self.bin_dir / "dhcp", "daemon", "-socketpath", self.socket]
+        if self.name == "ours":
+            # Lease records in the lab, never in the host's /var/lib/cni/dhcp.
+            argv += ["--state-dir", self.lab.workdir / "ours-state"]
         self.daemon = self.lab.start_process(argv, self.lab.node, name=f"{self.name}-daemon")
         labmod.wait_until(self.socket.exists, 10, f"{self.name} daemon socket")
 
