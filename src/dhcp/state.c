@@ -10,6 +10,7 @@
 
 #include "dhcp/daemon.h"
 #include "dhcp/state.h"
+#include "util/fs.h"
 #include "util/macro.h"
 
 #define RECORD_SUFFIX ".json"
@@ -17,19 +18,7 @@
 
 int state_init(const char *dir)
 {
-	char path[PATH_MAX];
-
-	/* mkdir -p, each level 0700 when created. */
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	return mkdir_p(dir, 0700);
 }
 
 /* "<containerID>/<network>/<ifname>" as a file name: '/' and '%' percent-encoded;

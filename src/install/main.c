@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/macro.h"
 
 struct options {
@@ -144,22 +145,11 @@ static int install_one(const char *source, const char *dir, const char *name, mo
 
 static int make_dir(const char *dir, bool dry_run)
 {
-	char path[PATH_MAX];
+	int r = dry_run ? 0 : mkdir_p(dir, 0755);
 
-	if (dry_run)
-		return 0;
-	snprintf(path, sizeof(path), "%s/", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			fprintf(stderr, "cni-install: cannot create %s: %s\n", path, strerror(errno));
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
+	if (r < 0)
+		fprintf(stderr, "cni-install: cannot create %s: %s\n", dir, strerror(-r));
+	return r;
 }
 
 static const char *own_dir(void)
