@@ -167,12 +167,7 @@ static bool has_address(struct nl_sock *sk, int index, const struct ip_prefix *a
 	_cleanup_free_ struct addr_entry *addrs = NULL;
 	size_t count = 0;
 
-	if (addr_list(sk, AF_INET, index, &addrs, &count) < 0)
-		return false;
-	for (size_t i = 0; i < count; i++)
-		if (ip_addr_equal(&addrs[i].prefix.addr, &addr->addr) && addrs[i].prefix.len == addr->len)
-			return true;
-	return false;
+	return addr_list(sk, AF_INET, index, &addrs, &count) == 0 && addr_entries_contain(addrs, count, addr);
 }
 
 static int set_lifetime(struct nl_sock *sk, int index, const void *arg)

@@ -150,6 +150,14 @@ int addr_list(struct nl_sock *sk, int family, int index, struct addr_entry **out
 	return r < 0 ? nl_errno(r) : collect(&c, cache, collect_addr, out, count);
 }
 
+bool addr_entries_contain(const struct addr_entry *addrs, size_t count, const struct ip_prefix *prefix)
+{
+	for (size_t i = 0; i < count; i++)
+		if (addrs[i].prefix.len == prefix->len && ip_addr_equal(&addrs[i].prefix.addr, &prefix->addr))
+			return true;
+	return false;
+}
+
 int route_add(struct nl_sock *sk, int index, const struct cni_route *cni, const struct ip_addr *gw)
 {
 	struct rtnl_route *route = rtnl_route_alloc();

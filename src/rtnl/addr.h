@@ -32,6 +32,8 @@ int addr_set_lifetime(struct nl_sock *sk, int index, const struct ip_prefix *pre
 int addr_delete(struct nl_sock *sk, int index, const struct ip_prefix *prefix);
 /* Every address of `family` (AF_UNSPEC: all) on link `index` (0: all links). */
 int addr_list(struct nl_sock *sk, int family, int index, struct addr_entry **out, size_t *count);
+/* `prefix` (address and length) is among the `count` entries. */
+bool addr_entries_contain(const struct addr_entry *addrs, size_t count, const struct ip_prefix *prefix);
 
 /* A CNI route on link `index` through `gw` (NULL: on-link). */
 int route_add(struct nl_sock *sk, int index, const struct cni_route *route, const struct ip_addr *gw);

@@ -199,14 +199,11 @@ static int check_addresses(const struct addr_entry *addrs, size_t n_addrs, const
 	for (size_t i = 0; i < result->n_ips; i++) {
 		const struct cni_ip *ip = &result->ips[i];
 		char text[IP_PREFIX_STRLEN];
-		bool found = false;
 
 		if (ip->interface != result_index)
 			continue;
 		ip_prefix_format(&ip->address, text);
-		for (size_t j = 0; j < n_addrs && !found; j++)
-			found = addrs[j].prefix.len == ip->address.len && ip_addr_equal(&addrs[j].prefix.addr, &ip->address.addr);
-		if (!found)
+		if (!addr_entries_contain(addrs, n_addrs, &ip->address))
 			return cni_error_set(err, CNI_ERR_CHECK_FAILED, "address %s is not on %s", text, link->name);
 		/* Host-length prefixes have no prefix route. */
 		if (ip->address.len < ip_addr_len(&ip->address.addr) * 8 &&
