@@ -195,13 +195,15 @@ void lease_sync_address(struct lease_entry *e, uint64_t now)
 		return;
 	}
 	if (r == -ENODEV || (r == -ENOENT && podnet_exists(e->netns_path) < 0)) {
-		e->pod_gone = podnet_exists(e->netns_path) < 0;
+		/* Interface or namespace gone: only the master still reaches the server. */
+		e->pod_gone = true;
 		lease_release(e, now, "its pod interface is gone");
 		return;
 	}
-	ip_prefix_format(&prefix, addr);
-	if (r < 0)
+	if (r < 0) {
+		ip_prefix_format(&prefix, addr);
 		daemon_log("%s: cannot tie %s on %s to the lease: %s", e->key, addr, e->ifname, strerror(-r));
+	}
 }
 
 static void move_address(struct lease_entry *e, const struct ip_prefix *old, uint64_t now)
