@@ -278,14 +278,14 @@ int daemon_main(int argc, char **argv)
 		return 1;
 	/* Saved leases first: a DEL arriving on the socket finds them. */
 	leases_restore(&d);
-	if (server_listen(&d, &listener) < 0)
+	if (server_bind(&d, &listener) < 0)
 		return 1;
-	if (d.opt.pidfile && (r = write_pidfile(d.opt.pidfile)) < 0) {
+	/* Written between bind and listen: whoever can connect can also read it. */
+	r = d.opt.pidfile ? write_pidfile(d.opt.pidfile) : 0;
+	if (r < 0)
 		daemon_log("cannot write pidfile %s: %s", d.opt.pidfile, strerror(-r));
-		server_close(&d, &listener);
-		return 1;
-	}
-	run(&d);
+	else if ((r = server_listen(&d, &listener)) == 0)
+		run(&d);
 	server_close(&d, &listener);
 	leases_free_all(&d);
 	closer_stop();
@@ -293,7 +293,7 @@ int daemon_main(int argc, char **argv)
 		unlink(d.opt.pidfile);
 	closep(&signals.fd);
 	loop_close(&d.loop);
-	return 0;
+	return r < 0 ? 1 : 0;
 }
 
 /* ---- dhcp status / dhcp list ---- */

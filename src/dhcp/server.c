@@ -312,16 +312,14 @@ static int bind_socket(struct daemon *d)
 	umask(old);
 	if (r == 0 && d->opt.has_socket_group && (chown(path, 0, d->opt.socket_group) < 0 || chmod(path, 0660) < 0))
 		r = -errno;
-	if (r == 0 && listen(fd, SOMAXCONN) < 0)
-		r = -errno;
 	if (r < 0) {
-		daemon_log("cannot listen on %s: %s", path, strerror(-r));
+		daemon_log("cannot bind %s: %s", path, strerror(-r));
 		return r;
 	}
 	return TAKE_FD(fd);
 }
 
-int server_listen(struct daemon *d, struct loop_source *listener)
+int server_bind(struct daemon *d, struct loop_source *listener)
 {
 	int fd;
 
@@ -329,15 +327,29 @@ int server_listen(struct daemon *d, struct loop_source *listener)
 		fd = SD_LISTEN_FDS_START;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		daemon_log("serving on the socket passed by systemd");
-	} else {
-		fd = bind_socket(d);
-		if (fd < 0)
-			return fd;
-		daemon_log("serving on %s", d->opt.socket_path);
+	} else if ((fd = bind_socket(d)) < 0) {
+		return fd;
 	}
 	*listener = (struct loop_source){ .fd = fd, .handler = on_listener, .data = d };
-	return loop_add(&d->loop, listener, EPOLLIN);
+	return 0;
+}
+
+int server_listen(struct daemon *d, struct loop_source *listener)
+{
+	const char *path = d->opt.socket_path;
+	int r = 0;
+
+	/* systemd's socket listens already; listen() again would only reset the backlog. */
+	if (!activated_by_systemd() && listen(listener->fd, SOMAXCONN) < 0)
+		r = -errno;
+	if (r == 0)
+		r = loop_add(&d->loop, listener, EPOLLIN);
+	if (r < 0) {
+		daemon_log("cannot listen on %s: %s", path, strerror(-r));
+		return r;
+	}
+	daemon_log("serving on %s", activated_by_systemd() ? "the socket passed by systemd" : path);
+	return 0;
 }
 
 void server_close(struct daemon *d, struct loop_source *listener)

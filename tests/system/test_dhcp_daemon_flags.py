@@ -90,6 +90,14 @@ def test_bad_flags_exit_2(lab, dhcp_bin, case):
     assert not sock.exists()
 
 
+def test_unwritable_pidfile_stops_the_daemon_before_it_serves(lab, dhcp_bin):
+    sock, pidfile = lab.workdir / "dhcp.sock", lab.workdir / "no-such-dir" / "dhcp.pid"
+    done = lab.node.exec([dhcp_bin, "daemon", "-socketpath", sock, "-pidfile", pidfile], check=False, timeout=5)
+    assert done.returncode == 1, done
+    assert f"cannot write pidfile {pidfile}" in done.stderr, done
+    assert not sock.exists() and not pidfile.exists()
+
+
 def test_timeout_and_resendtimeout(lab, macvlan, pod, start_daemon, sniffer):
     # No DHCP server at all. -timeout 1s: the first retransmission after about 1 s
     # (RFC 2131's 4 s otherwise); -resendtimeout 3s: give up then.
