@@ -37,13 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *input = json_loadb((const char *)data, size, 0, NULL);
 	struct dhcp_lease lease;
+	bool lost;
 
 	if (!json_is_object(input)) {
 		json_decref(input);
 		return 0;
 	}
 	client_config(input);
-	if (lease_record_lease(json_object_get(input, "record"), 1000000, &lease) == 0)
+	if (lease_record_lease(json_object_get(input, "record"), 1000000, &lease, &lost) == 0)
 		dhcp_lease_clear(&lease);
 	json_decref(input);
 	return 0;

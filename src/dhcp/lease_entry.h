@@ -55,8 +55,9 @@ json_t *lease_result_json(struct lease_entry *e, struct cni_error *err);
 void lease_release(struct lease_entry *e, uint64_t now, const char *why);
 
 /* lease_record.c: the lease on disk. */
+/* Saves the lease held, or the one a DHCPNAK just refused (marked lost). */
 void lease_record_save(struct lease_entry *e);
 void lease_record_remove(struct lease_entry *e);
-json_t *lease_record_json(struct lease_entry *e);
-/* The lease stored in a record, its clock moved to this boot's monotonic time. */
-int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out);
+/* The lease stored in a record, its clock moved to this boot's monotonic time, and
+ * whether a DHCPNAK had refused it. */
+int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, bool *lost);

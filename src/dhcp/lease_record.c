@@ -55,11 +55,16 @@ static int unhex(const char *text, uint8_t **out, size_t *len)
 	return 0;
 }
 
-json_t *lease_record_json(struct lease_entry *e)
+/* The lease the pod holds; after a DHCPNAK, the one it held, marked lost: a restart
+ * then asks for its address again instead of putting it back on the pod. */
+static json_t *record_json(struct lease_entry *e)
 {
 	const struct dhcp_lease *lease = dhcp_client_lease(&e->client);
+	bool lost = !lease && e->client.lease.ack;
 	char mac[MAC_STRLEN];
 
+	if (lost)
+		lease = &e->client.lease;
 	if (!lease)
 		return NULL;
 	_cleanup_free_ char *ack = hex(lease->ack, lease->ack_len);
@@ -67,15 +72,15 @@ json_t *lease_record_json(struct lease_entry *e)
 	/* The monotonic start of the lease, as wall-clock time. */
 	uint64_t started = realtime_ms() - (now > lease->start_ms ? now - lease->start_ms : 0);
 	mac_format(e->mac, mac);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:O, s:s, s:{s:s, s:I}}", "version", RECORD_VERSION, "key",
-			 e->key, "containerID", e->container_id, "network", e->network, "ifName", e->ifname, "netns",
-			 e->netns, "args", e->args, "config", e->config, "mac", mac, "lease", "ack", ack ? ack : "",
-			 "startedAt", (json_int_t)started);
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:O, s:s, s:{s:s, s:I, s:b}}", "version", RECORD_VERSION,
+			 "key", e->key, "containerID", e->container_id, "network", e->network, "ifName", e->ifname,
+			 "netns", e->netns, "args", e->args, "config", e->config, "mac", mac, "lease", "ack",
+			 ack ? ack : "", "startedAt", (json_int_t)started, "lost", lost);
 }
 
 void lease_record_save(struct lease_entry *e)
 {
-	json_auto_t *record = lease_record_json(e);
+	json_auto_t *record = record_json(e);
 	int r = record ? state_save(e->d->opt.state_dir, e->key, record) : -ENOMEM;
 
 	if (r < 0)
@@ -91,7 +96,7 @@ void lease_record_remove(struct lease_entry *e)
 		daemon_log("%s: cannot remove its record from %s: %s", e->key, e->d->opt.state_dir, strerror(-r));
 }
 
-int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out)
+int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, bool *lost)
 {
 	json_t *lease = json_object_get(record, "lease");
 	const char *ack_hex = json_string_value(json_object_get(lease, "ack"));
@@ -102,6 +107,8 @@ int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out)
 
 	if (!ack_hex || !json_is_integer(started) || unhex(ack_hex, &ack, &ack_len) < 0)
 		return -EINVAL;
+	/* Absent in records written before it existed: those were never lost. */
+	*lost = json_is_true(json_object_get(lease, "lost"));
 	msg = malloc(sizeof(*msg));
 	if (!msg)
 		return -ENOMEM;

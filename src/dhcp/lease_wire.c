@@ -329,6 +329,7 @@ static void handle_event(struct lease_entry *e, const struct dhcp_event *ev, con
 		 * given it to another host. A DHCPACK for it puts it back. */
 		if (before)
 			drop_address(e, before, "the server refused the lease");
+		lease_record_save(e);
 		break;
 	}
 }

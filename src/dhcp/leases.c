@@ -427,11 +427,11 @@ static void restore_one(json_t *record, void *ctx)
 	struct link_info link;
 	struct dhcp_lease lease;
 	uint64_t now = loop_now_ms();
-	bool usable = false;
+	bool usable = false, lost = false;
 
 	if (e) {
 		e->pod_gone = !pod_still_there(e, record, &link);
-		usable = configure_client(d, e, &link, &err) == 0 && lease_record_lease(record, now, &lease) == 0;
+		usable = configure_client(d, e, &link, &err) == 0 && lease_record_lease(record, now, &lease, &lost) == 0;
 	}
 	if (!usable) {
 		daemon_log("%s: the saved lease cannot be used (%s): forgetting it", key ? key : "a record",
@@ -443,7 +443,7 @@ static void restore_one(json_t *record, void *ctx)
 		return;
 	}
 	entry_add(d, e);
-	dhcp_client_resume(&e->client, now, &lease);
+	dhcp_client_resume(&e->client, now, &lease, lost);
 	dhcp_lease_clear(&lease);
 	if (e->pod_gone) {
 		lease_release(e, now, "its pod went away while the daemon was down");

@@ -433,9 +433,11 @@ void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_add
 	enter_rebooting(c, now);
 }
 
-void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease)
+void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease, bool lost)
 {
-	if (dhcp_lease_copy(&c->lease, lease) < 0 || now >= dhcp_lease_expiry(lease)) {
+	/* The copy stays for a lost lease too: an ACK for another address then reports
+	 * the move, and the old address comes off the pod. */
+	if (dhcp_lease_copy(&c->lease, lease) < 0 || lost || now >= dhcp_lease_expiry(lease)) {
 		dhcp_client_start_reboot(c, now, lease->address);
 		/* As after an expiry: the pod still needs an address, and no caller waits
 		 * for a failure (the acquire timeout bounds an ADD, not this). */

@@ -143,9 +143,10 @@ void dhcp_client_start(struct dhcp_client *c, uint64_t now);
  * follows if no server confirms it. */
 void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr);
 /* Resume a lease that is still valid at `now` (loaded from disk): BOUND, RENEWING or
- * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired, and
- * then, as after an expiry, never gives up re-acquiring. */
-void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease);
+ * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired or
+ * was `lost` (a DHCPNAK refused it before the restart), and then, as after an expiry
+ * or a NAK, never gives up re-acquiring. */
+void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease, bool lost);
 
 /* A DHCP message (UDP payload) arrived. */
 void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len);

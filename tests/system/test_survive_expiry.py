@@ -1,15 +1,16 @@
 """Leases that outlive trouble, against ISC dhcpd with leases of a few seconds: the
 daemon down for longer than the lease (the kernel drops the pod's address when the
 lease ends; the restarted daemon asks for the same address again, RFC 2131 INIT-REBOOT),
-the server replaced by one that NAKs the address (the pod moves to the new one), and
-the server down across the renewal times (REBINDING brings the lease back; past T2
+the server replaced by one that NAKs the address (the pod moves to the new one; a
+restart right after the NAK does not bring the refused address back), and the server
+down across the renewal times (REBINDING brings the lease back; past T2
 the lease ends and a DHCPDISCOVER does)."""
 
 import time
 
 import pytest
 
-from survive_fixtures import address_info, default_route, log_lines, wait_for
+from survive_fixtures import address_info, default_route, log_lines, start_nak_only_dnsmasq, wait_for
 
 pytestmark = pytest.mark.usefixtures("require_root")
 
@@ -170,6 +171,35 @@ def test_server_swapped_for_one_that_naks_moves_the_pod(lab, survive, pod, sniff
     daemon = survive.restart()
     assert daemon.lease("cnt-moved", conf["name"])["address"] == new_cidr
     assert pod.cidrs("eth0") == [new_cidr]
+
+
+def test_a_lease_refused_just_before_a_kill_is_not_put_back(lab, survive, pod, sniffer):
+    first = lab.start_dhcpd(lease_time=LEASE_S)
+    daemon = survive.start()
+    conf, cidr, address, mac = _add(lab, survive, pod, "cnt-refused")
+    added_at = time.monotonic()
+    key = f"cnt-refused/{conf['name']}/eth0"
+    first.stop()
+    nak_server = start_nak_only_dnsmasq(lab)
+    wait_for(lambda: log_lines(daemon.log(), "cnt-refused", "lost: DHCPNAK"), LEASE_S, "the renewal to be NAKed")
+    # The record says so at once: the lease in it still looks valid for seconds.
+    wait_for(lambda: survive.records()[key]["lease"]["lost"], 2, "the record to mark the lease lost")
+
+    survive.crash()
+    wire_mark = len(sniffer.messages())
+    daemon = survive.restart()
+    assert time.monotonic() - added_at < LEASE_S, "restarted after the lease ended: nothing left to test"
+    assert log_lines(daemon.log(), "cnt-refused", "resumed in REBOOTING"), daemon.log()
+    # Asked for again (INIT-REBOOT: no ciaddr, broadcast), NAKed again, back to DISCOVER;
+    # never renewed as if still held.
+    wait_for(lambda: daemon.lease("cnt-refused", conf["name"])["state"] == "SELECTING", 5,
+             "the daemon to look for a new lease")
+    requests = [m for m in sniffer.messages()[wire_mark:] if m["type"] == "REQUEST" and m["chaddr"] == mac]
+    assert requests and requests[0]["ciaddr"] == "0.0.0.0", requests
+    assert log_lines(nak_server.log(), f"DHCPNAK({lab.lan_if}) {address} {mac}"), nak_server.log()
+    assert pod.cidrs("eth0") == [], pod.addresses("eth0")
+    assert not log_lines(daemon.log(), "cnt-refused", "lost: DHCPNAK"), daemon.log()
+    assert not log_lines(daemon.log(), "cnt-refused", f"removed {cidr}"), daemon.log()
 
 
 def test_server_down_across_t1_rebinding_recovers_the_same_lease(lab, survive, pod, sniffer):

@@ -1063,7 +1063,7 @@ static void resume_before_t1_is_bound(void **state)
 
 	saved_lease(&srv1, T0, &lease);
 	r->now = T0 + S(100);
-	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
 	dhcp_lease_clear(&lease);
 	assert_state(r, DHCP_STATE_BOUND);
 	assert_nothing_sent(r);
@@ -1082,7 +1082,7 @@ static void resume_between_t1_and_t2_renews(void **state)
 
 	saved_lease(&srv1, T0, &lease);
 	r->now = T0 + S(600);
-	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
 	dhcp_lease_clear(&lease);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_RENEWING);
@@ -1100,7 +1100,7 @@ static void resume_between_t2_and_expiry_rebinds(void **state)
 
 	saved_lease(&srv1, T0, &lease);
 	r->now = T0 + S(900);
-	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
 	dhcp_lease_clear(&lease);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBINDING);
@@ -1121,7 +1121,7 @@ static void resume_after_expiry_reboots(void **state)
 
 	saved_lease(&srv1, T0, &lease);
 	r->now = T0 + S(1000);
-	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
 	dhcp_lease_clear(&lease);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBOOTING);
@@ -1142,7 +1142,7 @@ static void resume_after_expiry_never_gives_up(void **state)
 	reconfigure(r, false, &timing);
 	saved_lease(&srv1, T0, &lease);
 	r->now = T0 + S(1000);
-	dhcp_client_resume(&r->c, r->now, &lease);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
 	dhcp_lease_clear(&lease);
 	sent(r, DHCPREQUEST);
 	fire(r);
@@ -1159,6 +1159,34 @@ static void resume_after_expiry_never_gives_up(void **state)
 	sent(r, DHCPREQUEST);
 	answer(r, &srv1, DHCPACK);
 	event(r, DHCP_EVENT_GRANTED);
+}
+
+/* A lease a DHCPNAK refused before the restart is not put back, valid as its times
+ * still look: the address is asked for again, and a NAK starts over. */
+static void resume_lost_lease_asks_again(void **state)
+{
+	struct rig *r = *state;
+	struct dhcp_lease lease;
+
+	saved_lease(&srv1, T0, &lease);
+	r->now = T0 + S(100);
+	dhcp_client_resume(&r->c, r->now, &lease, true);
+	dhcp_lease_clear(&lease);
+	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_REBOOTING);
+	assert_option_addr(msg, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.100");
+	assert_null(dhcp_client_lease(&r->c));
+	answer(r, &srv1, DHCPNAK);
+	sent(r, DHCPDISCOVER);
+	assert_state(r, DHCP_STATE_SELECTING);
+	answer(r, &srv2, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	answer(r, &srv2, DHCPACK);
+	event(r, DHCP_EVENT_GRANTED);
+	dhcp_client_accept(&r->c, r->now);
+	/* The refused address is still known: the caller takes it off the pod. */
+	const char *reason = event(r, DHCP_EVENT_ADDRESS_CHANGED);
+	assert_non_null(strstr(reason, "is 192.0.2.200, the last one was 192.0.2.100"));
 }
 
 /* ---- address changes ---- */
@@ -1276,6 +1304,7 @@ int main(void)
 		T(resume_between_t2_and_expiry_rebinds),
 		T(resume_after_expiry_reboots),
 		T(resume_after_expiry_never_gives_up),
+		T(resume_lost_lease_asks_again),
 		T(renew_ack_with_another_address_changes_it),
 		T(reacquired_lease_with_another_address_changes_it),
 		T(reacquired_lease_with_the_same_address_is_bound),
