@@ -134,13 +134,18 @@ int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_
 	long long priority = 0;
 	json_t *broadcast;
 
-	*out = (struct dhcp_ipam_conf){ .acquire_timeout_ms = -1, .retransmit_initial_ms = -1 };
+	*out = (struct dhcp_ipam_conf){ .acquire_timeout_ms = -1, .retransmit_initial_ms = -1, .arp_probe_ms = -1 };
 	if (cni_json_string(ipam, "ipam", "daemonSocketPath", &out->socket_path, err) < 0 ||
 	    cni_json_int(ipam, "ipam", "priority", &priority, err) < 0 ||
 	    cni_json_bool(ipam, "ipam", "broadcast", &out->broadcast, err) < 0 || parse_request(ipam, out, err) < 0 ||
 	    parse_provide(ipam, args, out, err) < 0 || parse_duration(ipam, "timeout", &out->acquire_timeout_ms, err) < 0 ||
-	    parse_duration(ipam, "retransmitInitial", &out->retransmit_initial_ms, err) < 0)
+	    parse_duration(ipam, "retransmitInitial", &out->retransmit_initial_ms, err) < 0 ||
+	    parse_duration(ipam, "arpProbe", &out->arp_probe_ms, err) < 0)
 		return -1;
+	if (out->arp_probe_ms > DHCP_ARP_PROBE_MAX_MS)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.arpProbe is at most %ds (RFC 5227's probing "
+								   "takes less), not %lld ms",
+				     DHCP_ARP_PROBE_MAX_MS / 1000, (long long)out->arp_probe_ms);
 	if (priority < 0 || priority > 0x7fffffff)
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.priority %lld is out of range", priority);
 	out->priority = (int)priority;

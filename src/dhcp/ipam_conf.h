@@ -11,6 +11,8 @@
 #include "dhcp4/client.h"
 
 #define DHCP_PROVIDE_MAX 32
+/* RFC 5227 probes for at most about 9 s (PROBE_WAIT + PROBE_NUM * PROBE_MAX). */
+#define DHCP_ARP_PROBE_MAX_MS 10000
 
 struct dhcp_provide {
 	uint8_t code;
@@ -24,6 +26,7 @@ struct dhcp_ipam_conf {
 	bool has_broadcast;      /* else the daemon's -broadcast decides */
 	int64_t acquire_timeout_ms;    /* -1: the daemon's default */
 	int64_t retransmit_initial_ms; /* -1: the daemon's default */
+	int64_t arp_probe_ms;          /* -1: the granted address is taken unchecked */
 	uint8_t request[255];          /* option 55, in order */
 	size_t n_request;
 	struct dhcp_provide provide[DHCP_PROVIDE_MAX];

@@ -30,7 +30,12 @@ struct lease_entry {
 	struct dhcp_client client;
 	struct loop_source packet; /* while broadcasting */
 	struct loop_source udp;    /* while renewing */
+	struct loop_source arp;    /* while probing for a granted address */
 	uint32_t filter_xid;
+	uint32_t arp_probe_ms; /* ipam.arpProbe; 0: granted addresses are taken unchecked */
+	uint64_t probe_start;
+	uint64_t probe_at; /* the next probe, or the verdict; UINT64_MAX: not probing */
+	unsigned probes_sent;
 	bool pod_gone; /* its namespace or interface vanished: talk through the master */
 	/* The pod's address lifetime follows the lease: set after the plugin adds the
 	 * address, refreshed on every renewal. */
@@ -47,12 +52,18 @@ struct lease_entry {
 /* lease_wire.c: the DHCP conversation and its effects on the pod. */
 void lease_pump(struct lease_entry *e, uint64_t now);
 void lease_close_sockets(struct lease_entry *e);
+void lease_close_source(struct daemon *d, struct loop_source *source);
 void lease_sync_address(struct lease_entry *e, uint64_t now);
 void lease_answer_waiters(struct lease_entry *e, json_t *response);
 json_t *lease_result_json(struct lease_entry *e, struct cni_error *err);
 /* Stop, DHCPRELEASE (from the pod, or through the master when the pod is gone),
  * forget the record, and mark the entry for freeing. */
 void lease_release(struct lease_entry *e, uint64_t now, const char *why);
+
+/* lease_probe.c: the granted address checked for another holder (RFC 5227), then
+ * accepted or declined. */
+void lease_probe_start(struct lease_entry *e, uint64_t now);
+void lease_probe_tick(struct lease_entry *e, uint64_t now);
 
 /* lease_record.c: the lease on disk. */
 /* Saves the lease held, or the one a DHCPNAK just refused (marked lost). */

@@ -22,7 +22,7 @@
 
 /* ---- sockets ---- */
 
-static void close_source(struct daemon *d, struct loop_source *source)
+void lease_close_source(struct daemon *d, struct loop_source *source)
 {
 	if (source->fd < 0)
 		return;
@@ -33,8 +33,9 @@ static void close_source(struct daemon *d, struct loop_source *source)
 
 void lease_close_sockets(struct lease_entry *e)
 {
-	close_source(e->d, &e->packet);
-	close_source(e->d, &e->udp);
+	lease_close_source(e->d, &e->packet);
+	lease_close_source(e->d, &e->udp);
+	lease_close_source(e->d, &e->arp);
 }
 
 static void on_packet(struct loop_source *source, uint32_t events);
@@ -134,9 +135,9 @@ static void trim_sockets(struct lease_entry *e)
 
 	/* RENEWING hears broadcast NAKs there (send_unicast). */
 	if (!broadcasting && s != DHCP_STATE_RENEWING)
-		close_source(e->d, &e->packet);
+		lease_close_source(e->d, &e->packet);
 	if (s != DHCP_STATE_RENEWING)
-		close_source(e->d, &e->udp);
+		lease_close_source(e->d, &e->udp);
 }
 
 /* ---- the pod's address ---- */
@@ -309,8 +310,10 @@ static void handle_event(struct lease_entry *e, const struct dhcp_event *ev, con
 	daemon_log("%s: %s: %s", e->key, dhcp_event_name(ev->type), ev->reason);
 	switch (ev->type) {
 	case DHCP_EVENT_GRANTED:
-		/* No address conflict check (DECLINE) yet: the lease is taken as granted. */
-		dhcp_client_accept(&e->client, now);
+		if (e->arp_probe_ms)
+			lease_probe_start(e, now);
+		else
+			dhcp_client_accept(&e->client, now);
 		break;
 	case DHCP_EVENT_BOUND:
 	case DHCP_EVENT_RENEWED:

@@ -149,6 +149,7 @@ static int configure_client(struct daemon *d, struct lease_entry *e, const struc
 	config.broadcast = conf.has_broadcast ? conf.broadcast : d->opt.broadcast;
 	config.timing = timing_for(d, &conf);
 	e->priority = conf.priority;
+	e->arp_probe_ms = conf.arp_probe_ms > 0 ? (uint32_t)conf.arp_probe_ms : 0;
 	e->ifindex = link->index;
 	memcpy(e->mac, link->mac, sizeof(e->mac));
 	dhcp_client_init(&e->client, &config, random_u32, log_engine, e);
@@ -167,7 +168,9 @@ static struct lease_entry *entry_new(struct daemon *d, const struct call *call)
 
 	if (!e)
 		return NULL;
-	*e = (struct lease_entry){ .d = d, .packet.fd = -1, .udp.fd = -1, .sync_at = UINT64_MAX };
+	*e = (struct lease_entry){
+		.d = d, .packet.fd = -1, .udp.fd = -1, .arp.fd = -1, .sync_at = UINT64_MAX, .probe_at = UINT64_MAX,
+	};
 	e->key = make_key(call->container_id, call->network, call->ifname);
 	e->container_id = strdup(call->container_id);
 	e->network = strdup(call->network);
@@ -488,6 +491,7 @@ uint64_t leases_next_deadline(struct daemon *d)
 			continue;
 		next = at < next ? at : next;
 		next = e->sync_at < next ? e->sync_at : next;
+		next = e->probe_at < next ? e->probe_at : next;
 	}
 	return next;
 }
@@ -503,6 +507,8 @@ void leases_run_timers(struct daemon *d, uint64_t now)
 		}
 		if (!e->dead && e->sync_at <= now)
 			lease_sync_address(e, now);
+		if (!e->dead && e->probe_at <= now)
+			lease_probe_tick(e, now);
 	}
 }
 

@@ -84,17 +84,51 @@ int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6])
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
-int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
+static int send_to_broadcast(int fd, int ifindex, uint16_t protocol, const uint8_t *data, size_t len)
 {
 	struct sockaddr_ll addr = {
 		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_IP),
+		.sll_protocol = htons(protocol),
 		.sll_ifindex = ifindex,
 		.sll_halen = ETH_ALEN,
 		.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
 	};
 
-	return sendto(fd, datagram, len, 0, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+	return sendto(fd, data, len, 0, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+}
+
+int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
+{
+	return send_to_broadcast(fd, ifindex, ETH_P_IP, datagram, len);
+}
+
+int podnet_arp_socket(const char *netns_path, int ifindex)
+{
+	struct sockaddr_ll addr = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex };
+	_cleanup_close_ int fd = socket_in(netns_path, AF_PACKET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int podnet_arp_send(int fd, int ifindex, const uint8_t *arp, size_t len)
+{
+	return send_to_broadcast(fd, ifindex, ETH_P_ARP, arp, len);
+}
+
+ssize_t podnet_arp_recv(int fd, uint8_t *buf, size_t len)
+{
+	struct sockaddr_ll from;
+	socklen_t from_len = sizeof(from);
+	ssize_t n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&from, &from_len);
+
+	if (n < 0)
+		return -errno;
+	/* A packet socket also sees what this host sends: our own probes. */
+	return from.sll_pkttype == PACKET_OUTGOING ? 0 : n;
 }
 
 ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial)

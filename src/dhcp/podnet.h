@@ -25,6 +25,15 @@ int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
  * -EAGAIN when nothing is queued. *checksum_partial from the kernel's auxdata. */
 ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial);
 
+/* A packet socket (SOCK_DGRAM, ETH_P_ARP) on `ifindex`, for RFC 5227 probes, or
+ * -errno. Close it with closer_close. */
+int podnet_arp_socket(const char *netns_path, int ifindex);
+/* Broadcasts an ARP packet on the link. */
+int podnet_arp_send(int fd, int ifindex, const uint8_t *arp, size_t len);
+/* Receives one ARP packet: its length, 0 for one this host sent, -EAGAIN when nothing
+ * is queued. */
+ssize_t podnet_arp_recv(int fd, uint8_t *buf, size_t len);
+
 /* A UDP socket bound to `local`:68 on `ifname` and connected to `server`:67, or -errno
  * (-EADDRNOTAVAIL when the address is not on the pod's interface). */
 int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr local, struct in_addr server);

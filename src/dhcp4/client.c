@@ -112,10 +112,14 @@ static uint64_t renew_retry_at(uint64_t now, uint64_t until)
 
 /* ---- building messages (RFC 2131 table 5) ---- */
 
-static uint16_t secs_since(const struct dhcp_client *c, uint64_t now)
+/* RFC 2131 table 5: 'secs' is 0 in DHCPDECLINE and DHCPRELEASE, elsewhere the time
+ * since the exchange began; at least 1 there, since some relays drop secs = 0. */
+static uint16_t secs_field(const struct dhcp_client *c, uint8_t type, uint64_t now)
 {
 	uint64_t secs = now > c->exchange_start_ms ? (now - c->exchange_start_ms) / 1000 : 0;
-	/* Some relays drop messages with secs = 0. */
+
+	if (type == DHCPDECLINE || type == DHCPRELEASE)
+		return 0;
 	return secs < 1 ? 1 : secs > 0xffff ? 0xffff : (uint16_t)secs;
 }
 
@@ -126,6 +130,7 @@ struct message_plan {
 	struct in_addr requested; /* option 50, when set */
 	struct in_addr server_id; /* option 54, when set */
 	struct in_addr unicast_to;
+	const char *message;  /* option 56, when set */
 	bool request_options; /* 55, 57, host name, ... */
 	bool broadcast_flag;
 };
@@ -137,7 +142,7 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 		.htype = ARPHRD_ETHER_TYPE,
 		.hlen = 6,
 		.xid = htonl(c->xid),
-		.secs = htons(secs_since(c, now)),
+		.secs = htons(secs_field(c, plan->type, now)),
 		.flags = htons(plan->broadcast_flag ? DHCP_FLAG_BROADCAST : 0),
 		.ciaddr = plan->ciaddr.s_addr,
 	};
@@ -152,6 +157,8 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 		dhcp_builder_put_addr(&b, DHCP_OPTION_REQUESTED_IP_ADDRESS, plan->requested);
 	if (plan->server_id.s_addr)
 		dhcp_builder_put_addr(&b, DHCP_OPTION_SERVER_IDENTIFIER, plan->server_id);
+	if (plan->message)
+		dhcp_builder_put(&b, DHCP_OPTION_MESSAGE, plan->message, strlen(plan->message));
 	if (plan->request_options && c->config.request_options_len) {
 		if (b.cap - b.len < c->config.request_options_len)
 			b.overflow = true;
@@ -223,14 +230,16 @@ static void send_request(struct dhcp_client *c, uint64_t now)
 	queue_message(c, now, &plan);
 }
 
-/* RFC 2131 table 5: DHCPDECLINE carries the address (50) and server (54), ciaddr 0. */
-static void send_decline(struct dhcp_client *c, uint64_t now)
+/* RFC 2131 table 5: DHCPDECLINE carries the address (50) and server (54), ciaddr 0,
+ * and SHOULD say why (56). */
+static void send_decline(struct dhcp_client *c, uint64_t now, const char *why)
 {
 	struct message_plan plan = {
 		.type = DHCPDECLINE,
 		.transport = DHCP_SEND_BROADCAST,
 		.requested = c->offer.address,
 		.server_id = c->offer.server_id,
+		.message = why,
 	};
 	queue_message(c, now, &plan);
 }
@@ -353,7 +362,10 @@ static void fail(struct dhcp_client *c, uint64_t now)
 	uint64_t secs = (now - c->acquire_start_ms + 500) / 1000;
 	char story[DHCP_REASON_MAX];
 
-	if (n->offers == 0 && n->discovers > 0)
+	if (n->declines)
+		snprintf(story, sizeof(story), "%u DHCPACK%s declined in %llu s, the address in use; last %s", n->declines,
+			 n->declines == 1 ? "" : "s", (unsigned long long)secs, n->last_decline);
+	else if (n->offers == 0 && n->discovers > 0)
 		snprintf(story, sizeof(story), "no DHCPOFFER after %u DHCPDISCOVER%s in %llu s", n->discovers,
 			 n->discovers == 1 ? "" : "s", (unsigned long long)secs);
 	else if (n->offers == 0)
@@ -732,12 +744,17 @@ void dhcp_client_accept(struct dhcp_client *c, uint64_t now)
 		     c->lease.lifetime_s);
 }
 
-void dhcp_client_decline(struct dhcp_client *c, uint64_t now)
+void dhcp_client_decline(struct dhcp_client *c, uint64_t now, const char *why)
 {
+	char addr[INET_ADDRSTRLEN];
+
 	if (c->state != DHCP_STATE_GRANTED)
 		return;
+	c->counters.declines++;
+	snprintf(c->counters.last_decline, sizeof(c->counters.last_decline), "%s: %s", addr_text(c->offer.address, addr),
+		 why);
 	new_xid(c);
-	send_decline(c, now);
+	send_decline(c, now, why);
 	enter_init(c, now, DECLINE_RESTART_MS);
 }
 
@@ -751,7 +768,6 @@ void dhcp_client_release(struct dhcp_client *c, uint64_t now)
 	}
 	if (holds_lease(c)) {
 		new_xid(c);
-		c->exchange_start_ms = now;
 		send_release(c, now);
 	}
 	dhcp_client_stop(c);

@@ -95,9 +95,11 @@ struct dhcp_counters {
 	unsigned requests;
 	unsigned acks;
 	unsigned naks;
+	unsigned declines;
 	unsigned dropped;
-	char last_nak[128];  /* "from 10.0.0.1: address not available" */
-	char last_drop[128]; /* why the last reply was dropped */
+	char last_nak[128];     /* "from 10.0.0.1: address not available" */
+	char last_decline[128]; /* "10.0.0.5: in use by 02:..." */
+	char last_drop[128];    /* why the last reply was dropped */
 };
 
 typedef uint32_t (*dhcp_random_fn)(void *ctx);
@@ -154,8 +156,9 @@ void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *dat
 void dhcp_client_tick(struct dhcp_client *c, uint64_t now);
 
 void dhcp_client_accept(struct dhcp_client *c, uint64_t now);
-/* The granted address is in use (e.g. ARP conflict): DHCPDECLINE, restart in 10 s. */
-void dhcp_client_decline(struct dhcp_client *c, uint64_t now);
+/* The granted address is in use (an ARP conflict): DHCPDECLINE saying `why` (option
+ * 56, and the failure story if acquiring then times out), restart in 10 s. */
+void dhcp_client_decline(struct dhcp_client *c, uint64_t now, const char *why);
 /* Give the lease back (unicast DHCPRELEASE) and stop. */
 void dhcp_client_release(struct dhcp_client *c, uint64_t now);
 /* Stop without telling the server (daemon shutdown: the lease lives on). */

@@ -25,6 +25,7 @@ from typing import Any, Optional, Sequence
 import pytest
 
 from lab import SERVER_START_TIMEOUT, Lab, Netns, Process, run, wait_until
+from macvlan_helpers import SANITIZER_MARKERS
 
 ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 LEGACY_VERSIONS = {"0.1.0", "0.2.0"}  # results made of ip4/ip6 objects
@@ -298,7 +299,8 @@ class Sniffer:
 @pytest.fixture
 def start_daemon(lab: Lab, dhcp_bin: Path):
     """Starts daemons: start_daemon(*flags, socket_path=..., **DhcpDaemon options). Each is
-    stopped by PID at teardown (before the lab goes)."""
+    stopped by PID at teardown (before the lab goes), and no daemon's log may hold a
+    sanitizer report (CNT_BUILD_DIR=build-san: leaks and UB in the daemon)."""
     daemons: list[DhcpDaemon] = []
 
     def start(*flags: str, socket_path: Optional[Path] = None, **options: Any) -> DhcpDaemon:
@@ -310,6 +312,9 @@ def start_daemon(lab: Lab, dhcp_bin: Path):
     yield start
     for daemon in reversed(daemons):
         daemon.stop()
+    for daemon in daemons:
+        for marker in SANITIZER_MARKERS:
+            assert marker not in daemon.log(), f"sanitizer report from the daemon:\n{daemon.log()}"
 
 
 @pytest.fixture

@@ -720,18 +720,21 @@ class DnsmasqServer(DhcpServer):
     binary = "dnsmasq"
     MIN_LEASE = 120  # dnsmasq silently raises shorter leases to 2 minutes
 
-    def __init__(self, *args: Any, ping: bool = False, **kwargs: Any):
+    def __init__(self, *args: Any, ping: bool = False, reservations_only: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if self.lease_time < self.MIN_LEASE:
             raise ValueError(f"dnsmasq leases are at least {self.MIN_LEASE} s; use IscDhcpd for short leases")
         self.ping = ping
+        self.reservations_only = reservations_only
 
     def argv(self) -> list[str]:
         first, last = self.pool
+        # A "static" range serves the subnet with no pool: only reservations get an address.
+        pool = f"{self.network.network_address},static" if self.reservations_only else f"{first},{last}"
         argv = [
             self.binary, "--no-daemon", "--conf-file=/dev/null", "--port=0",
             f"--interface={self.interface}", "--bind-interfaces",
-            f"--dhcp-range={first},{last},{self.network.netmask},{self.lease_time}",
+            f"--dhcp-range={pool},{self.network.netmask},{self.lease_time}",
             f"--dhcp-leasefile={self.lease_path}",
             "--log-facility=-", "--log-dhcp",
             # Without an explicit option 3 dnsmasq offers itself as the router.

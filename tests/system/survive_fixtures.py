@@ -6,7 +6,8 @@ GC, STATUS, DEL) while all that happens.
     survive           a Survive: one daemon slot (socket and state directory in the
                       lab), started, crashed and restarted by PID, plus our macvlan
                       with dhcp as its IPAM, run as a runtime runs it
-    NakOnlyDnsmasq    an authoritative dnsmasq that NAKs every address it is asked
+    start_nak_only_dnsmasq
+                      an authoritative dnsmasq that NAKs every address it is asked
                       for and offers none (a lease that stays lost)
 
 conftest.py imports the fixtures from here; helpers are imported by the test modules.
@@ -24,7 +25,7 @@ import pytest
 
 from dhcp_fixtures import DhcpDaemon, dhcp_conf
 from lab import DnsmasqServer, Lab, Netns, PluginRun, wait_until
-from macvlan_helpers import SANITIZER_MARKERS, Macvlan
+from macvlan_helpers import Macvlan
 
 # Lease records in --state-dir: one "<key with / as %2F>.json" each; ".*.tmp" are
 # writes in progress.
@@ -122,35 +123,20 @@ class Survive:
 @pytest.fixture
 def survive(lab: Lab, start_daemon, dhcp_bin: Path, macvlan_bin: Path, cni_bin_dir: Path):
     """A crashable daemon slot in the lab; nothing started yet (survive.start()).
-    At teardown each daemon still running gets SIGTERM, and no daemon's log may hold a
-    sanitizer report (CNT_BUILD_DIR=build-san: leaks and UB on the restore paths)."""
-    slot = Survive(lab, start_daemon, dhcp_bin, macvlan_bin, cni_bin_dir)
-    yield slot
-    for daemon in slot.daemons:
-        daemon.stop()
-    for daemon in slot.daemons:
-        for marker in SANITIZER_MARKERS:
-            assert marker not in daemon.log(), f"sanitizer report from the daemon:\n{daemon.log()}"
+    Its daemons come from start_daemon, which stops them and looks for sanitizer
+    reports at teardown."""
+    return Survive(lab, start_daemon, dhcp_bin, macvlan_bin, cni_bin_dir)
 
 
 # --------------------------------------------------------------------------
 # Servers
 
 
-class NakOnlyDnsmasq(DnsmasqServer):
-    """An authoritative dnsmasq for the lab subnet that hands out no address (a
-    "static" range with no hosts): every DHCPREQUEST for an address is NAKed, renewals
-    included, and no DHCPDISCOVER gets an offer. A lease lost to it stays lost."""
-
-    def argv(self) -> list[str]:
-        net = self.network
-        static_range = f"--dhcp-range={net.network_address},static,{net.netmask},{self.lease_time}"
-        return [static_range if arg.startswith("--dhcp-range=") else arg for arg in super().argv()] + \
-            ["--dhcp-authoritative"]
-
-
-def start_nak_only_dnsmasq(lab: Lab, **options: Any) -> NakOnlyDnsmasq:
-    return lab._start_server(NakOnlyDnsmasq, **options)
+def start_nak_only_dnsmasq(lab: Lab, **options: Any) -> DnsmasqServer:
+    """An authoritative dnsmasq for the lab subnet that hands out no address (no pool,
+    no reservation): every DHCPREQUEST for an address is NAKed, renewals included, and
+    no DHCPDISCOVER gets an offer. A lease lost to it stays lost."""
+    return lab.start_dnsmasq(reservations_only=True, extra=["--dhcp-authoritative"], **options)
 
 
 # --------------------------------------------------------------------------

@@ -216,8 +216,8 @@ static void answer(struct rig *r, const struct server *s, uint8_t type)
 	receive(r, &m);
 }
 
-/* DISCOVER, OFFER, REQUEST, ACK, accept: BOUND at r->now with `s`'s lease. */
-static void bind_to(struct rig *r, const struct server *s)
+/* DISCOVER, OFFER, REQUEST, ACK: GRANTED at r->now with `s`'s lease. */
+static void grant(struct rig *r, const struct server *s)
 {
 	dhcp_client_start(&r->c, r->now);
 	sent(r, DHCPDISCOVER);
@@ -225,6 +225,13 @@ static void bind_to(struct rig *r, const struct server *s)
 	sent(r, DHCPREQUEST);
 	answer(r, s, DHCPACK);
 	event(r, DHCP_EVENT_GRANTED);
+	assert_state(r, DHCP_STATE_GRANTED);
+}
+
+/* ... and accept: BOUND at r->now with `s`'s lease. */
+static void bind_to(struct rig *r, const struct server *s)
+{
+	grant(r, s);
 	dhcp_client_accept(&r->c, r->now);
 	event(r, DHCP_EVENT_BOUND);
 	assert_state(r, DHCP_STATE_BOUND);
@@ -259,7 +266,11 @@ static void assert_header_basics(const struct dhcp_message *msg)
 	assert_int_equal(msg->header.yiaddr, 0);
 	assert_int_equal(msg->header.siaddr, 0);
 	assert_int_equal(msg->header.giaddr, 0);
-	assert_true(ntohs(msg->header.secs) >= 1);
+	/* RFC 2131 table 5: 0 in DHCPDECLINE and DHCPRELEASE; we never send 0 elsewhere. */
+	if (dhcp_message_type(msg) == DHCPDECLINE || dhcp_message_type(msg) == DHCPRELEASE)
+		assert_int_equal(msg->header.secs, 0);
+	else
+		assert_true(ntohs(msg->header.secs) >= 1);
 }
 
 static void assert_broadcast_from_nowhere(const struct rig *r)
@@ -748,6 +759,20 @@ static void failure_story_tells_offers_requests_and_naks(void **state)
 							 "1 DHCPNAK, last from 192.0.2.1: go away");
 }
 
+static void failure_story_tells_declined_addresses(void **state)
+{
+	const struct dhcp_timing timing = { .acquire_ms = 15000 };
+	struct rig *r = *state;
+
+	reconfigure(r, false, &timing);
+	grant(r, &srv1);
+	dhcp_client_decline(&r->c, r->now, "in use by 02:00:00:00:00:99");
+	sent(r, DHCPDECLINE);
+	fire_until(r, DHCP_STATE_STOPPED);
+	assert_string_equal(event(r, DHCP_EVENT_FAILED), "1 DHCPACK declined in 15 s, the address in use; last "
+							 "192.0.2.100: in use by 02:00:00:00:00:99");
+}
+
 static void failure_story_tells_dropped_replies(void **state)
 {
 	const struct dhcp_timing timing = { .acquire_ms = 10000 };
@@ -976,17 +1001,13 @@ static void decline_sends_decline_and_restarts_after_10s(void **state)
 	struct rig *r = *state;
 
 	reconfigure(r, true, NULL);
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
-	uint32_t xid = sent_xid(r);
-	answer(r, &srv1, DHCPACK);
-	event(r, DHCP_EVENT_GRANTED);
+	grant(r, &srv1);
+	uint32_t xid = sent_xid(r); /* the DHCPREQUEST's */
 	r->now += 1500; /* the ARP probe took a while */
-	dhcp_client_decline(&r->c, r->now);
+	dhcp_client_decline(&r->c, r->now, "in use by 02:00:00:00:00:99");
 	const struct dhcp_message *msg = sent(r, DHCPDECLINE);
 	assert_header_basics(msg);
+	assert_option_equal(msg, DHCP_OPTION_MESSAGE, "in use by 02:00:00:00:00:99", 27);
 	assert_int_equal(msg->header.ciaddr, 0);
 	assert_option_addr(msg, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.100");
 	assert_option_addr(msg, DHCP_OPTION_SERVER_IDENTIFIER, "192.0.2.1");
@@ -1284,6 +1305,7 @@ int main(void)
 		T(request_retransmits_then_starts_over),
 		T(acquire_timeout_fails_with_the_wire_story),
 		T(failure_story_tells_offers_requests_and_naks),
+		T(failure_story_tells_declined_addresses),
 		T(failure_story_tells_dropped_replies),
 		T(second_offer_while_requesting_is_ignored),
 		T(reply_with_another_client_id_is_dropped),
