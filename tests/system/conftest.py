@@ -25,6 +25,8 @@ from macvlan_helpers import fake_ipam, host_local_dir, macvlan  # noqa: E402,F40
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PLUGINS = Path("/usr/lib/cni")
 OUR_BINARIES = ("macvlan", "dhcp", "tests/ipam-shim")
+# The daemon's default --state-dir: the node's own, never a lab's.
+NODE_STATE_DIR = Path("/var/lib/cni/dhcp")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -111,13 +113,20 @@ def cni_bin_dir(build_dir: Path, reference_plugins: Path):
 @pytest.fixture
 def lab(require_root, request: pytest.FixtureRequest):
     """The standard lab (lan + one node); @pytest.mark.lab(...) passes Lab options.
-    Torn down after the test; on failure its state and server logs are printed."""
+    Torn down after the test; on failure its state and server logs are printed. A test
+    that made the node's own dhcp state directory fails (and the directory goes)."""
     marker = request.node.get_closest_marker("lab")
+    absent_before = [path for path in (NODE_STATE_DIR, NODE_STATE_DIR.parent) if not path.exists()]
     the_lab = Lab(**(marker.kwargs if marker else {}))
     yield the_lab
     if _failed(request):
         print(the_lab.describe())
     the_lab.close()
+    if NODE_STATE_DIR in absent_before and NODE_STATE_DIR.exists():
+        for path in absent_before:
+            if not any(path.iterdir()):
+                path.rmdir()
+        pytest.fail(f"the test made {NODE_STATE_DIR}: a daemon in a lab needs --state-dir in the lab's workdir")
 
 
 @pytest.fixture

@@ -92,7 +92,9 @@ def test_bad_flags_exit_2(lab, dhcp_bin, case):
 
 def test_unwritable_pidfile_stops_the_daemon_before_it_serves(lab, dhcp_bin):
     sock, pidfile = lab.workdir / "dhcp.sock", lab.workdir / "no-such-dir" / "dhcp.pid"
-    done = lab.node.exec([dhcp_bin, "daemon", "-socketpath", sock, "-pidfile", pidfile], check=False, timeout=5)
+    state = ["--state-dir", lab.workdir / "dhcp-state"]
+    done = lab.node.exec([dhcp_bin, "daemon", *state, "-socketpath", sock, "-pidfile", pidfile], check=False,
+                         timeout=5)
     assert done.returncode == 1, done
     assert f"cannot write pidfile {pidfile}" in done.stderr, done
     assert not sock.exists() and not pidfile.exists()
