@@ -142,10 +142,11 @@ int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_
 	    parse_duration(ipam, "retransmitInitial", &out->retransmit_initial_ms, err) < 0 ||
 	    parse_duration(ipam, "arpProbe", &out->arp_probe_ms, err) < 0)
 		return -1;
-	if (out->arp_probe_ms > DHCP_ARP_PROBE_MAX_MS)
-		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.arpProbe is at most %ds (RFC 5227's probing "
-								   "takes less), not %lld ms",
-				     DHCP_ARP_PROBE_MAX_MS / 1000, (long long)out->arp_probe_ms);
+	if (out->arp_probe_ms > 0 &&
+	    (out->arp_probe_ms < DHCP_ARP_PROBE_MIN_MS || out->arp_probe_ms > DHCP_ARP_PROBE_MAX_MS))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.arpProbe must be from %dms to %ds, not %gs",
+				     DHCP_ARP_PROBE_MIN_MS, DHCP_ARP_PROBE_MAX_MS / 1000,
+				     (double)out->arp_probe_ms / 1000);
 	if (priority < 0 || priority > 0x7fffffff)
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.priority %lld is out of range", priority);
 	out->priority = (int)priority;

@@ -11,7 +11,10 @@
 #include "dhcp4/client.h"
 
 #define DHCP_PROVIDE_MAX 32
-/* RFC 5227 probes for at most about 9 s (PROBE_WAIT + PROBE_NUM * PROBE_MAX). */
+/* ipam.arpProbe's bounds. RFC 5227's own timing takes at most 7 s (PROBE_WAIT, then
+ * PROBE_NUM probes up to PROBE_MAX apart, then ANNOUNCE_WAIT); below 100 ms, three
+ * probes would go out back to back and the answers could not arrive in time. */
+#define DHCP_ARP_PROBE_MIN_MS 100
 #define DHCP_ARP_PROBE_MAX_MS 10000
 
 struct dhcp_provide {

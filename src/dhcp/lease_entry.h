@@ -30,12 +30,14 @@ struct lease_entry {
 	struct dhcp_client client;
 	struct loop_source packet; /* while broadcasting */
 	struct loop_source udp;    /* while renewing */
-	struct loop_source arp;    /* while probing for a granted address */
+	struct loop_source arp;    /* while probing for a granted address, and announcing it */
 	uint32_t filter_xid;
 	uint32_t arp_probe_ms; /* ipam.arpProbe; 0: granted addresses are taken unchecked */
 	uint64_t probe_start;
-	uint64_t probe_at; /* the next probe, or the verdict; UINT64_MAX: not probing */
+	uint64_t probe_at; /* the next probe or announcement, or the verdict; UINT64_MAX: none */
 	unsigned probes_sent;
+	unsigned probes_out; /* sent without an error */
+	unsigned announcements;
 	bool pod_gone; /* its namespace or interface vanished: talk through the master */
 	/* The pod's address lifetime follows the lease: set after the plugin adds the
 	 * address, refreshed on every renewal. */
@@ -61,9 +63,10 @@ json_t *lease_result_json(struct lease_entry *e, struct cni_error *err);
 void lease_release(struct lease_entry *e, uint64_t now, const char *why);
 
 /* lease_probe.c: the granted address checked for another holder (RFC 5227), then
- * accepted or declined. */
+ * declined, or accepted and announced. */
 void lease_probe_start(struct lease_entry *e, uint64_t now);
 void lease_probe_tick(struct lease_entry *e, uint64_t now);
+void lease_probe_stop(struct lease_entry *e);
 
 /* lease_record.c: the lease on disk. */
 /* Saves the lease held, or the one a DHCPNAK just refused (marked lost). */

@@ -404,12 +404,15 @@ void lease_release(struct lease_entry *e, uint64_t now, const char *why)
 {
 	struct cni_error err = { 0 };
 
-	cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was granted", e->key);
-	lease_answer_waiters(e, rpc_error_json(&err));
 	/* The record goes first: a daemon killed now must not bring the lease back. */
 	lease_record_remove(e);
+	lease_probe_stop(e);
 	dhcp_client_release(&e->client, now);
 	lease_pump(e, now);
+	/* An ADD waiting for the lease hears of it only now: its plugin then deletes the
+	 * pod's interface, which the DHCPRELEASE of a grant being probed goes out of. */
+	cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was bound", e->key);
+	lease_answer_waiters(e, rpc_error_json(&err));
 	daemon_log("%s: released (%s)", e->key, why);
 	e->dead = true;
 }

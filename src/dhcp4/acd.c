@@ -43,6 +43,12 @@ void acd_probe_build(uint8_t out[ACD_ARP_LEN], const uint8_t mac[6], struct in_a
 	memcpy(out + ARP_TPA, &addr.s_addr, 4);
 }
 
+void acd_announcement_build(uint8_t out[ACD_ARP_LEN], const uint8_t mac[6], struct in_addr addr)
+{
+	acd_probe_build(out, mac, addr);
+	memcpy(out + ARP_SPA, &addr.s_addr, 4);
+}
+
 bool acd_conflict(const uint8_t *arp, size_t len, const uint8_t mac[6], struct in_addr addr, uint8_t holder[6])
 {
 	static const uint8_t zero[4];

@@ -15,6 +15,10 @@
  * all-zero 'sender IP address'", the probed address as 'target IP address' and a
  * zero 'target hardware address'. */
 void acd_probe_build(uint8_t out[ACD_ARP_LEN], const uint8_t mac[6], struct in_addr addr);
+/* RFC 5227 2.3: an ARP Announcement is "identical to the ARP Probe described above,
+ * except that now the sender and target IP addresses are both set to the host's newly
+ * selected IPv4 address". */
+void acd_announcement_build(uint8_t out[ACD_ARP_LEN], const uint8_t mac[6], struct in_addr addr);
 
 /* RFC 5227 2.1.1: whether a received ARP packet says another host has `addr`: any
  * Request or Reply whose 'sender IP address' is `addr`, or another host's Probe for

@@ -113,7 +113,9 @@ static uint64_t renew_retry_at(uint64_t now, uint64_t until)
 /* ---- building messages (RFC 2131 table 5) ---- */
 
 /* RFC 2131 table 5: 'secs' is 0 in DHCPDECLINE and DHCPRELEASE, elsewhere the time
- * since the exchange began; at least 1 there, since some relays drop secs = 0. */
+ * since the exchange began; at least 1 there, since some relays hold back requests
+ * with secs = 0 to let a local server answer first. A DECLINE or RELEASE is no request
+ * anyone must answer, so the table's 0 stands for them. */
 static uint16_t secs_field(const struct dhcp_client *c, uint8_t type, uint64_t now)
 {
 	uint64_t secs = now > c->exchange_start_ms ? (now - c->exchange_start_ms) / 1000 : 0;

@@ -41,6 +41,16 @@ static void probe_is_a_request_from_0_0_0_0(void **state)
 	assert_memory_equal(probe + 18, zero, 6);
 }
 
+static void announcement_names_the_address_twice(void **state)
+{
+	uint8_t announcement[ACD_ARP_LEN], want[ACD_ARP_LEN];
+	(void)state;
+
+	acd_announcement_build(announcement, OURS, ip4("192.0.2.100"));
+	arp(want, 1, OURS, "192.0.2.100", "192.0.2.100");
+	assert_memory_equal(announcement, want, ACD_ARP_LEN);
+}
+
 static void reply_from_the_holder_is_a_conflict(void **state)
 {
 	uint8_t packet[ACD_ARP_LEN], holder[6] = { 0 };
@@ -78,6 +88,8 @@ static void our_own_packets_are_no_conflict(void **state)
 	(void)state;
 
 	acd_probe_build(packet, OURS, ip4("192.0.2.100"));
+	assert_false(conflict(packet, holder));
+	acd_announcement_build(packet, OURS, ip4("192.0.2.100"));
 	assert_false(conflict(packet, holder));
 	arp(packet, 2, OURS, "192.0.2.100", "192.0.2.1");
 	assert_false(conflict(packet, holder));
@@ -135,6 +147,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(probe_is_a_request_from_0_0_0_0),
+		cmocka_unit_test(announcement_names_the_address_twice),
 		cmocka_unit_test(reply_from_the_holder_is_a_conflict),
 		cmocka_unit_test(request_from_the_holder_is_a_conflict),
 		cmocka_unit_test(another_hosts_probe_is_a_conflict),
