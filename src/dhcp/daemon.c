@@ -274,6 +274,19 @@ int daemon_main(int argc, char **argv)
 		daemon_log("cannot create the state directory %s: %s", d.opt.state_dir, strerror(-r));
 		return 1;
 	}
+	/* Before the socket is touched: two daemons on one state directory would each
+	 * renew and release the other's leases, and the second would take the socket of
+	 * a first caught between bind and listen for a stale one. */
+	_cleanup_close_ int state_lock_fd = state_lock(d.opt.state_dir);
+	if (state_lock_fd == -EWOULDBLOCK) {
+		daemon_log("another dhcp daemon keeps its leases in %s: stop it first, or give this one its own "
+			   "--state-dir", d.opt.state_dir);
+		return 1;
+	}
+	if (state_lock_fd < 0) {
+		daemon_log("cannot lock the state directory %s: %s", d.opt.state_dir, strerror(-state_lock_fd));
+		return 1;
+	}
 	if (loop_init(&d.loop) < 0 || watch_signals(&d, &signals) < 0 || closer_start() < 0)
 		return 1;
 	/* Saved leases first: a DEL arriving on the socket finds them. */

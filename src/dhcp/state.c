@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,15 @@
 int state_init(const char *dir)
 {
 	return mkdir_p(dir, 0700);
+}
+
+int state_lock(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return -errno;
+	return TAKE_FD(fd);
 }
 
 /* "<containerID>/<network>/<ifname>" as a file name: '/' and '%' percent-encoded;

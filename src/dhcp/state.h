@@ -9,6 +9,9 @@
 
 /* Creates the directory (0700) if needed. */
 int state_init(const char *dir);
+/* One daemon per directory: an flock on it, held while the returned fd is open;
+ * -EWOULDBLOCK while another process holds it. */
+int state_lock(const char *dir);
 int state_save(const char *dir, const char *key, json_t *record);
 /* Removing a record that is not there is success. */
 int state_remove(const char *dir, const char *key);

@@ -135,15 +135,29 @@ def test_a_file_that_is_not_a_socket_is_not_touched(lab, start_daemon):
     assert path.read_text() == "precious\n"
 
 
-def test_a_second_daemon_leaves_the_first_alone(lab, start_daemon, dhcp_bin):
+def test_a_second_daemon_on_the_socket_leaves_the_first_alone(lab, start_daemon, dhcp_bin):
     first = start_daemon()
     inode = os.lstat(first.socket_path).st_ino
-    second = start_daemon(wait=False)
+    second = start_daemon(wait=False, state_dir=lab.workdir / "second-state")
     assert second.process.wait(5) != 0
     assert f"another dhcp daemon is serving on {first.socket_path}" in second.log(), second.log()
     # The first still serves, on the very same socket file.
     assert first.alive() and first.status()["ready"]
     assert os.lstat(first.socket_path).st_ino == inode
+
+
+def test_a_second_daemon_on_the_state_directory_is_refused_before_it_listens(lab, start_daemon):
+    first = start_daemon()
+    other_socket = lab.workdir / "second.sock"
+    second = start_daemon(socket_path=other_socket, wait=False)
+    assert second.process.wait(5) == 1
+    assert f"another dhcp daemon keeps its leases in {first.state_dir}" in second.log(), second.log()
+    assert "--state-dir" in second.log()
+    assert not other_socket.exists()
+    assert first.alive() and first.status()["ready"]
+    # Once the first is gone, the directory is free.
+    first.stop()
+    start_daemon(socket_path=other_socket).status()
 
 
 def test_sigterm_removes_socket_and_pidfile_and_keeps_the_leases(lab, macvlan, start_daemon):
