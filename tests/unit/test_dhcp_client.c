@@ -1077,15 +1077,22 @@ static void release_without_a_lease_sends_nothing(void **state)
 
 /* ---- resuming a saved lease ---- */
 
-static void resume_before_t1_is_bound(void **state)
+/* srv1's lease saved at T0, resumed at `now` (`lost`: a DHCPNAK had refused it). */
+static void resume_at(struct rig *r, uint64_t now, bool lost)
 {
-	struct rig *r = *state;
 	struct dhcp_lease lease;
 
 	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(100);
-	dhcp_client_resume(&r->c, r->now, &lease, false);
+	r->now = now;
+	dhcp_client_resume(&r->c, r->now, &lease, lost);
 	dhcp_lease_clear(&lease);
+}
+
+static void resume_before_t1_is_bound(void **state)
+{
+	struct rig *r = *state;
+
+	resume_at(r, T0 + S(100), false);
 	assert_state(r, DHCP_STATE_BOUND);
 	assert_nothing_sent(r);
 	assert_no_event(r);
@@ -1099,12 +1106,8 @@ static void resume_before_t1_is_bound(void **state)
 static void resume_between_t1_and_t2_renews(void **state)
 {
 	struct rig *r = *state;
-	struct dhcp_lease lease;
 
-	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(600);
-	dhcp_client_resume(&r->c, r->now, &lease, false);
-	dhcp_lease_clear(&lease);
+	resume_at(r, T0 + S(600), false);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_RENEWING);
 	assert_addr_equal((struct in_addr){ msg->header.ciaddr }, "192.0.2.100");
@@ -1117,12 +1120,8 @@ static void resume_between_t1_and_t2_renews(void **state)
 static void resume_between_t2_and_expiry_rebinds(void **state)
 {
 	struct rig *r = *state;
-	struct dhcp_lease lease;
 
-	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(900);
-	dhcp_client_resume(&r->c, r->now, &lease, false);
-	dhcp_lease_clear(&lease);
+	resume_at(r, T0 + S(900), false);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBINDING);
 	assert_addr_equal((struct in_addr){ msg->header.ciaddr }, "192.0.2.100");
@@ -1138,12 +1137,8 @@ static void resume_between_t2_and_expiry_rebinds(void **state)
 static void resume_after_expiry_reboots(void **state)
 {
 	struct rig *r = *state;
-	struct dhcp_lease lease;
 
-	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(1000);
-	dhcp_client_resume(&r->c, r->now, &lease, false);
-	dhcp_lease_clear(&lease);
+	resume_at(r, T0 + S(1000), false);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBOOTING);
 	assert_int_equal(msg->header.ciaddr, 0);
@@ -1156,15 +1151,11 @@ static void resume_after_expiry_never_gives_up(void **state)
 {
 	const struct dhcp_timing timing = { .acquire_ms = 5000 };
 	struct rig *r = *state;
-	struct dhcp_lease lease;
 
 	/* A configured acquire timeout bounds an ADD; nobody waits on a resumed lease,
 	 * and the pod still needs its address however long the server stays away. */
 	reconfigure(r, false, &timing);
-	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(1000);
-	dhcp_client_resume(&r->c, r->now, &lease, false);
-	dhcp_lease_clear(&lease);
+	resume_at(r, T0 + S(1000), false);
 	sent(r, DHCPREQUEST);
 	fire(r);
 	sent(r, DHCPREQUEST);
@@ -1187,12 +1178,8 @@ static void resume_after_expiry_never_gives_up(void **state)
 static void resume_lost_lease_asks_again(void **state)
 {
 	struct rig *r = *state;
-	struct dhcp_lease lease;
 
-	saved_lease(&srv1, T0, &lease);
-	r->now = T0 + S(100);
-	dhcp_client_resume(&r->c, r->now, &lease, true);
-	dhcp_lease_clear(&lease);
+	resume_at(r, T0 + S(100), true);
 	const struct dhcp_message *msg = sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBOOTING);
 	assert_option_addr(msg, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.100");
