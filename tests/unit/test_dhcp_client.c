@@ -216,13 +216,20 @@ static void answer(struct rig *r, const struct server *s, uint8_t type)
 	receive(r, &m);
 }
 
-/* DISCOVER, OFFER, REQUEST, ACK: GRANTED at r->now with `s`'s lease. */
-static void grant(struct rig *r, const struct server *s)
+/* DISCOVER, OFFER, REQUEST: REQUESTING `s`'s offer at r->now (r->sent is the REQUEST). */
+static void request(struct rig *r, const struct server *s)
 {
 	dhcp_client_start(&r->c, r->now);
 	sent(r, DHCPDISCOVER);
 	answer(r, s, DHCPOFFER);
 	sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_REQUESTING);
+}
+
+/* ... and ACK: GRANTED at r->now with `s`'s lease. */
+static void grant(struct rig *r, const struct server *s)
+{
+	request(r, s);
 	answer(r, s, DHCPACK);
 	event(r, DHCP_EVENT_GRANTED);
 	assert_state(r, DHCP_STATE_GRANTED);
@@ -351,10 +358,7 @@ static void ack_grants_and_accept_binds_until_t1(void **state)
 {
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
+	request(r, &srv1);
 	r->now += 300; /* the ACK comes later; the lease counts from the REQUEST */
 	answer(r, &srv1, DHCPACK);
 	assert_non_null(strstr(event(r, DHCP_EVENT_GRANTED), "192.0.2.100/24 from 192.0.2.1 for 1000 s"));
@@ -566,10 +570,7 @@ static void nak_from_another_server_is_ignored_while_requesting(void **state)
 {
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
+	request(r, &srv1);
 	answer(r, &srv2, DHCPNAK);
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_REQUESTING);
@@ -702,10 +703,7 @@ static void request_retransmits_then_starts_over(void **state)
 	static const uint64_t times[] = { 4, 12, 28 };
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
+	request(r, &srv1);
 	uint32_t xid = sent_xid(r);
 	for (size_t i = 0; i < DH_N_ELEMENTS(times); i++) {
 		assert_int_equal(fire(r), T0 + S(times[i]));
@@ -746,10 +744,7 @@ static void failure_story_tells_offers_requests_and_naks(void **state)
 	struct rig *r = *state;
 
 	reconfigure(r, false, &timing);
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
+	request(r, &srv1);
 	answer(r, &srv1, DHCPNAK);
 	sent(r, DHCPDISCOVER);
 	answer(r, &srv1, DHCPOFFER);
@@ -798,10 +793,7 @@ static void second_offer_while_requesting_is_ignored(void **state)
 {
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
+	request(r, &srv1);
 	answer(r, &srv2, DHCPOFFER);
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_REQUESTING);
@@ -888,12 +880,7 @@ static void replies_are_ignored_when_not_expected(void **state)
 {
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
-	answer(r, &srv1, DHCPACK);
-	event(r, DHCP_EVENT_GRANTED);
+	grant(r, &srv1);
 	/* GRANTED waits for the caller: a repeated ACK or a NAK changes nothing. */
 	answer(r, &srv1, DHCPNAK);
 	answer(r, &srv1, DHCPACK);
@@ -1048,12 +1035,7 @@ static void release_of_a_granted_lease_releases_it(void **state)
 {
 	struct rig *r = *state;
 
-	dhcp_client_start(&r->c, r->now);
-	sent(r, DHCPDISCOVER);
-	answer(r, &srv1, DHCPOFFER);
-	sent(r, DHCPREQUEST);
-	answer(r, &srv1, DHCPACK);
-	event(r, DHCP_EVENT_GRANTED);
+	grant(r, &srv1);
 	dhcp_client_release(&r->c, r->now);
 	assert_addr_equal((struct in_addr){ sent(r, DHCPRELEASE)->header.ciaddr }, "192.0.2.100");
 	assert_state(r, DHCP_STATE_STOPPED);
