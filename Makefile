@@ -49,7 +49,11 @@ CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
 CNI_LIB := $(BUILD)/libcnicore.a
 
 MACVLAN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/macvlan/*.c))
-DHCP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/dhcp/*.c))
+# The dhcp binary: the plugin (src/dhcp) and the daemon (src/dhcpd); everything but
+# its main() is a library that unit tests and fuzzers link too.
+DHCP_SRCS := $(wildcard src/dhcp/*.c) $(filter-out src/dhcpd/main.c,$(wildcard src/dhcpd/*.c src/dhcpd/*/*.c))
+DHCP_OBJS := $(DHCP_SRCS:%.c=$(BUILD)/%.o)
+DHCP_LIB := $(BUILD)/libdhcp.a
 
 PLUGINS := $(BUILD)/macvlan $(BUILD)/dhcp $(BUILD)/cni-install
 TOOLS := $(BUILD)/tests/ipam-shim
@@ -71,11 +75,15 @@ $(CNI_LIB): $(CNI_OBJS)
 	@echo "  AR      $@"
 	@rm -f $@ && $(AR) rcs $@ $^
 
+$(DHCP_LIB): $(DHCP_OBJS)
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/macvlan: $(MACVLAN_OBJS) $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/dhcp: $(DHCP_OBJS) $(CNI_LIB)
+$(BUILD)/dhcp: $(BUILD)/src/dhcpd/main.o $(DHCP_LIB) $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -88,7 +96,7 @@ $(BUILD)/tests/ipam-shim: $(BUILD)/tests/tools/ipam-shim.o $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CNI_LIB)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(DHCP_LIB) $(CNI_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
@@ -101,10 +109,8 @@ fuzz:
 .PHONY: fuzzers
 fuzzers: $(FUZZERS)
 
-# The daemon's own parsers are fuzzed too: every dhcp object but its main().
-DHCP_LIB_OBJS := $(filter-out $(BUILD)/src/dhcp/main.o,$(DHCP_OBJS))
-
-$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(DHCP_LIB_OBJS) $(CNI_LIB)
+# The daemon's own parsers are fuzzed too.
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(DHCP_LIB) $(CNI_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

@@ -6,7 +6,7 @@
 
 #include "cni/args.h"
 #include "dhcp/ipam_conf.h"
-#include "dhcp/lease_entry.h"
+#include "dhcpd/lease_entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,14 @@
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "dhcp/loop.h"
 #include "dhcp/rpc.h"
 #include "util/macro.h"
 
@@ -45,15 +46,23 @@ static int connect_daemon(const char *path, struct cni_error *err)
 	return -1;
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Reads the answer line (or until the daemon closes), within `timeout_ms`. */
 static char *read_response(int fd, int timeout_ms, size_t *len, struct cni_error *err)
 {
 	size_t cap = 4096, used = 0;
 	char *buf = malloc(cap);
-	uint64_t until = loop_now_ms() + (uint64_t)timeout_ms;
+	uint64_t until = monotonic_ms() + (uint64_t)timeout_ms;
 
 	while (buf) {
-		uint64_t now = loop_now_ms();
+		uint64_t now = monotonic_ms();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0) {
 			cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon did not answer within %d s", timeout_ms / 1000);

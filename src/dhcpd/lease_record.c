@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dhcp/lease_entry.h"
-#include "dhcp/state.h"
+#include "dhcpd/lease_entry.h"
+#include "dhcpd/state.h"
 #include "rtnl/link.h"
 #include "util/macro.h"
 

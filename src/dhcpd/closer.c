@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "dhcp/closer.h"
+#include "dhcpd/closer.h"
 
 static int queue[2] = { -1, -1 };
 static pthread_t thread;

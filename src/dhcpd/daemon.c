@@ -10,13 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dhcp/closer.h"
-#include "dhcp/daemon.h"
+#include "dhcpd/closer.h"
+#include "dhcpd/daemon.h"
 #include "dhcp/duration.h"
-#include "dhcp/leases.h"
+#include "dhcpd/leases.h"
 #include "dhcp/rpc.h"
-#include "dhcp/server.h"
-#include "dhcp/state.h"
+#include "dhcpd/server.h"
+#include "dhcpd/state.h"
 #include "util/macro.h"
 
 void daemon_log(const char *fmt, ...)

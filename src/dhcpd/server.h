@@ -1,7 +1,7 @@
 /* The daemon's unix socket: listening, peer credentials, one RPC call per connection. */
 #pragma once
 
-#include "dhcp/daemon.h"
+#include "dhcpd/daemon.h"
 
 /* Binds the socket (or takes the one systemd passed), replacing a stale file from a
  * dead daemon and refusing to start beside a live one. Until server_listen, a client

@@ -6,9 +6,9 @@
 #include <sys/socket.h>
 
 #include "cni/result.h"
-#include "dhcp/closer.h"
-#include "dhcp/lease_entry.h"
-#include "dhcp/podnet.h"
+#include "dhcpd/closer.h"
+#include "dhcpd/lease_entry.h"
+#include "dhcpd/podnet.h"
 #include "dhcp/rpc.h"
 #include "dhcp4/packet.h"
 #include "dhcp4/protocol.h"

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "cni/error.h"
-#include "dhcp/loop.h"
+#include "dhcpd/loop.h"
 
 struct daemon_options {
 	char socket_path[PATH_MAX]; /* with the host prefix */

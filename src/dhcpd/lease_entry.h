@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dhcp/daemon.h"
-#include "dhcp/loop.h"
+#include "dhcpd/daemon.h"
+#include "dhcpd/loop.h"
 #include "dhcp4/client.h"
 
 #define MAX_WAITERS 8

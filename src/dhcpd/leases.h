@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "dhcp/daemon.h"
+#include "dhcpd/daemon.h"
 
 /* DHCP.Allocate: answers `conn` once the lease is bound (or failed). Two calls for one
  * attachment share the same transaction. */

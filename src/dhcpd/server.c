@@ -10,9 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "dhcp/leases.h"
+#include "dhcpd/leases.h"
 #include "dhcp/rpc.h"
-#include "dhcp/server.h"
+#include "dhcpd/server.h"
 #include "util/macro.h"
 
 /* systemd's sd_listen_fds(3): the first passed descriptor. */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "dhcp/closer.h"
-#include "dhcp/lease_entry.h"
-#include "dhcp/podnet.h"
+#include "dhcpd/closer.h"
+#include "dhcpd/lease_entry.h"
+#include "dhcpd/podnet.h"
 #include "dhcp4/acd.h"
 #include "rtnl/link.h"
 

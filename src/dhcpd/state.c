@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dhcp/daemon.h"
-#include "dhcp/state.h"
+#include "dhcpd/daemon.h"
+#include "dhcpd/state.h"
 #include "util/fs.h"
 #include "util/macro.h"
 

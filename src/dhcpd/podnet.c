@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dhcp/podnet.h"
+#include "dhcpd/podnet.h"
 #include "cni/result.h"
 #include "dhcp4/packet.h"
 #include "dhcp4/protocol.h"

@@ -11,11 +11,11 @@
 #include "cni/env.h"
 #include "cni/json.h"
 #include "dhcp/ipam_conf.h"
-#include "dhcp/lease_entry.h"
-#include "dhcp/leases.h"
-#include "dhcp/podnet.h"
+#include "dhcpd/lease_entry.h"
+#include "dhcpd/leases.h"
+#include "dhcpd/podnet.h"
 #include "dhcp/rpc.h"
-#include "dhcp/state.h"
+#include "dhcpd/state.h"
 #include "util/macro.h"
 
 /* How often every lease's pod is checked for being still there. */

@@ -3,7 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dhcp/loop.h"
+#include "dhcpd/loop.h"
 #include "util/macro.h"
 
 #define EVENTS_PER_WAKE 64

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cni/skel.h"
-#include "dhcp/daemon.h"
+#include "dhcpd/daemon.h"
 #include "dhcp/plugin.h"
 
 static const struct cni_plugin dhcp_plugin = {
