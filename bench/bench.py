@@ -6,7 +6,9 @@ Measures, for each implementation:
   - ADD latency (macvlan + dhcp IPAM, as a runtime runs it) over N pods, one at a time:
     median and p95;
   - wall time of 100 ADDs, 25 at a time;
-  - the daemon's resident memory idle and holding 100 leases.
+  - the daemon's resident memory idle and holding 100 leases, and what one lease
+    costs: the growth of its resident memory over those 100 leases, and for ours
+    the growth of its heap (DHCP.Status reports the bytes in use).
 Prints a table with ratios (reference / ours). Run as root: bench/bench.py [--pods N]
 """
 import argparse
@@ -63,6 +65,13 @@ class Implementation:
             raise RuntimeError(f"{self.name} ADD failed: {out} {err}")
         return elapsed
 
+    def heap_bytes(self):
+        """The daemon's heap in use (ours only: DHCP.Status reports it)."""
+        if self.name != "ours":
+            return None
+        done = labmod.run([self.bin_dir / "dhcp", "status", "-socketpath", self.socket, "--json"])
+        return json.loads(done.stdout).get("heapBytes")
+
     def rss_kib(self):
         for line in Path(f"/proc/{self.daemon.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -81,6 +90,7 @@ def our_bin_dir(lab, build):
 def measure(impl, pods_sequential, pods_parallel):
     impl.start_daemon()
     result = {"rss_idle_kib": impl.rss_kib()}
+    heap_idle = impl.heap_bytes()
     latencies = [impl.add(pod, f"{impl.name}-seq{i}") for i, pod in enumerate(pods_sequential)]
     result["add_median_ms"] = statistics.median(latencies) * 1000
     result["add_p95_ms"] = statistics.quantiles(latencies, n=20)[18] * 1000
@@ -92,6 +102,10 @@ def measure(impl, pods_sequential, pods_parallel):
         list(pool.map(lambda ip: impl.add(ip[1], f"{impl.name}-par{ip[0]}"), enumerate(pods_parallel)))
     result["parallel_100_s"] = time.monotonic() - start
     result["rss_100_leases_kib"] = impl.rss_kib()
+    result["rss_per_lease_bytes"] = (result["rss_100_leases_kib"] - result["rss_idle_kib"]) * 1024 / len(pods_parallel)
+    heap_100 = impl.heap_bytes()
+    if heap_idle is not None and heap_100 is not None:
+        result["heap_per_lease_bytes"] = (heap_100 - heap_idle) / len(pods_parallel)
     with concurrent.futures.ThreadPoolExecutor(max_workers=25) as pool:
         list(pool.map(lambda ip: impl.run("DEL", ip[1], f"{impl.name}-par{ip[0]}"), enumerate(pods_parallel)))
     impl.daemon.stop()
@@ -109,11 +123,14 @@ def print_table(ours, ref, pods):
         ("100 ADDs, 25 at a time", "parallel_100_s", "s"),
         ("daemon RSS idle", "rss_idle_kib", "KiB"),
         ("daemon RSS, 100 leases", "rss_100_leases_kib", "KiB"),
+        ("daemon RSS growth per lease", "rss_per_lease_bytes", "B"),
     ]
     print(f"\n{'metric':34} {'reference':>14} {'ours':>14} {'ratio ref/ours':>15}")
     for label, key, unit in rows:
         r, o = ref[key], ours[key]
         print(f"{label:34} {r:>11.1f} {unit:<3}{o:>10.1f} {unit:<3} {r / o if o else float('inf'):>14.1f}x")
+    if "heap_per_lease_bytes" in ours:
+        print(f"{'our daemon heap per lease':34} {'':>14} {ours['heap_per_lease_bytes']:>10.0f} B")
 
 
 def main():

@@ -1,12 +1,14 @@
 /* libFuzzer: what reaches the daemon from outside besides DHCP: the network's "ipam"
  * section and CNI_ARGS (in every DHCP.Allocate), and a lease record read back from the
- * state directory. The input is a JSON object {"ipam": ..., "args": "...", "record": ...}. */
+ * state directory (versions 1 and 2). The input is a JSON object {"ipam": ...,
+ * "args": "...", "record": ...}. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "cni/args.h"
 #include "dhcp/ipam_conf.h"
-#include "dhcpd/lease_entry.h"
+#include "dhcpd/client_config.h"
+#include "dhcpd/lease/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *input = json_loadb((const char *)data, size, 0, NULL);
 	struct dhcp_lease lease;
+	struct lease_spec spec = { 0 };
+	json_t *record;
 	bool lost;
 
 	if (!json_is_object(input)) {
@@ -44,8 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	client_config(input);
-	if (lease_record_lease(json_object_get(input, "record"), 1000000, &lease, &lost) == 0)
+	record = json_object_get(input, "record");
+	if (lease_record_lease(record, 1000000, &lease, &lost) == 0)
 		dhcp_lease_clear(&lease);
+	if (lease_record_names(record, &spec) == 0 && lease_record_mac(record, spec.mac) == 0 &&
+	    lease_record_spec(record, &spec) == 0)
+		free(spec.client.request_options);
 	json_decref(input);
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* The dhcp IPAM plugin's keys in "ipam" (the reference's, plus ours), and the DHCP
- * client configuration they make for one attachment. */
+/* The dhcp IPAM plugin's keys in "ipam" (the reference's, plus ours), as both the
+ * plugin (daemonSocketPath) and the daemon (the rest) read them. */
 #pragma once
 
 #include <jansson.h>
@@ -8,7 +8,6 @@
 
 #include "cni/args.h"
 #include "cni/error.h"
-#include "dhcp4/client.h"
 
 #define DHCP_PROVIDE_MAX 32
 /* ipam.arpProbe's bounds. RFC 5227's own timing takes at most 7 s (PROBE_WAIT, then
@@ -44,20 +43,3 @@ extern const uint8_t dhcp_default_request[6];
  * key ("ipam.request[1].option"). */
 int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out,
 			 struct cni_error *err);
-
-struct dhcp_attachment {
-	const char *container_id;
-	const char *network;
-	const char *ifname;
-	const char *pod_name; /* K8S_POD_NAME: the default host name */
-	uint8_t mac[6];
-	unsigned mtu;
-};
-
-/* The client identifier the reference sends, kept so existing server reservations
- * still match: type 0, then "<containerID>/<network>/<ifname>", cut to 254 octets. */
-size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX]);
-
-/* Fills `out` (request options allocated: dhcp_client_init takes them over). */
-int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att,
-			     struct dhcp_client_config *out, struct cni_error *err);

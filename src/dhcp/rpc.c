@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dhcp/jsonline.h"
 #include "dhcp/rpc.h"
 #include "util/macro.h"
 
@@ -55,43 +57,26 @@ static uint64_t monotonic_ms(void)
 }
 
 /* Reads the answer line (or until the daemon closes), within `timeout_ms`. */
-static char *read_response(int fd, int timeout_ms, size_t *len, struct cni_error *err)
+static int read_response(int fd, int timeout_ms, struct jsonline_reader *r, struct cni_error *err)
 {
-	size_t cap = 4096, used = 0;
-	char *buf = malloc(cap);
 	uint64_t until = monotonic_ms() + (uint64_t)timeout_ms;
+	int n;
 
-	while (buf) {
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return cni_error_set(err, CNI_ERR_IO, "cannot read from the dhcp daemon: %s", strerror(errno));
+	while ((n = jsonline_read(r, fd)) == 0) {
 		uint64_t now = monotonic_ms();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0) {
-			cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon did not answer within %d s", timeout_ms / 1000);
-			break;
-		}
-		if (used + 1 >= cap) {
-			char *grown = cap < RPC_MESSAGE_MAX ? realloc(buf, cap *= 2) : NULL;
-			if (!grown) {
-				cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer is too large");
-				break;
-			}
-			buf = grown;
-		}
-		ssize_t n = read(fd, buf + used, cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cni_error_set(err, CNI_ERR_DAEMON, "reading from the dhcp daemon: %s", strerror(errno));
-			break;
-		}
-		used += (size_t)n;
-		if (n == 0 || memchr(buf + used - n, '\n', (size_t)n)) {
-			buf[used] = '\0';
-			*len = used;
-			return buf;
-		}
+		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0)
+			return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon did not answer within %d s",
+					     timeout_ms / 1000);
 	}
-	free(buf);
-	return NULL;
+	if (n == -E2BIG)
+		return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer is larger than %u bytes",
+				     RPC_MESSAGE_MAX);
+	if (n < 0 && n != -EPIPE)
+		return cni_error_set(err, CNI_ERR_DAEMON, "reading from the dhcp daemon: %s", strerror(-n));
+	return 0;
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -108,14 +93,15 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static int parse_response(const char *text, size_t len, const char *method, json_t **result, struct cni_error *err)
+static int parse_response(const struct jsonline_reader *r, const char *method, json_t **result,
+			  struct cni_error *err)
 {
-	json_auto_t *response = json_loadb(text, len, 0, NULL);
+	json_auto_t *response = jsonline_parse(r, NULL);
 	json_t *error = json_object_get(response, "error");
 
 	if (!json_is_object(response))
 		return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer to %s is not JSON%s", method,
-				     len ? "" : " (it closed the connection: see its log)");
+				     r->len ? "" : " (it closed the connection: see its log)");
 	if (json_is_object(error)) {
 		json_t *code = json_object_get(error, "code"), *msg = json_object_get(error, "msg");
 		json_t *details = json_object_get(error, "details");
@@ -133,30 +119,30 @@ int rpc_call(const char *socket_path, const char *method, json_t *params, int ti
 	     struct cni_error *err)
 {
 	json_auto_t *request = json_pack("{s:s, s:O}", "method", method, "params", params);
-	_cleanup_free_ char *line = request ? json_dumps(request, JSON_COMPACT) : NULL;
-	_cleanup_close_ int fd = -1;
 	size_t len = 0;
+	_cleanup_free_ char *line = request ? jsonline_encode(request, &len) : NULL;
+	_cleanup_close_ int fd = -1;
+	struct jsonline_reader reader;
 
 	if (!line)
 		return cni_error_set(err, CNI_ERR_IO, "out of memory building the %s request", method);
 	fd = connect_daemon(socket_path, err);
 	if (fd < 0)
 		return -1;
-	size_t line_len = strlen(line);
-	line[line_len] = '\n';
-	int r = write_all(fd, line, line_len + 1);
-	line[line_len] = '\0';
+	int r = write_all(fd, line, len);
 	/* A daemon that refuses the caller answers at once and hangs up without reading
 	 * the request: sending may fail while its answer waits to be read. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
 	shutdown(fd, SHUT_WR);
-	_cleanup_free_ char *response = read_response(fd, timeout_ms, &len, err);
-	if (r < 0 && (!response || len == 0)) {
+	jsonline_reader_init(&reader, RPC_MESSAGE_MAX);
+	int read = read_response(fd, timeout_ms, &reader, err);
+	if (r < 0 && (read < 0 || reader.len == 0)) {
 		cni_error_clear(err);
-		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
+		r = cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
+	} else {
+		r = read < 0 ? -1 : parse_response(&reader, method, result, err);
 	}
-	if (!response)
-		return -1;
-	return parse_response(response, len, method, result, err);
+	jsonline_reader_free(&reader);
+	return r;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "dhcp4/client.h"
 #include "dhcp4/protocol.h"
@@ -16,16 +17,22 @@
 /* Restarts after NAKs in a row back off to this. */
 #define NAK_BACKOFF_MAX_MS 64000
 
+/* RFC 2131 figure 5's names, and ours for STOPPED and GRANTED. */
 const char *dhcp_client_state_name(enum dhcp_client_state state)
 {
-	static const char *const names[] = {
-		[DHCP_STATE_STOPPED] = "STOPPED",         [DHCP_STATE_INIT] = "INIT",
-		[DHCP_STATE_SELECTING] = "SELECTING",     [DHCP_STATE_REQUESTING] = "REQUESTING",
-		[DHCP_STATE_INIT_REBOOT] = "INIT-REBOOT", [DHCP_STATE_REBOOTING] = "REBOOTING",
-		[DHCP_STATE_GRANTED] = "GRANTED",         [DHCP_STATE_BOUND] = "BOUND",
-		[DHCP_STATE_RENEWING] = "RENEWING",       [DHCP_STATE_REBINDING] = "REBINDING",
-	};
-	return (size_t)state < ARRAY_SIZE(names) ? names[state] : "?";
+	switch (state) {
+	case DHCP_STATE_STOPPED: return "STOPPED";
+	case DHCP_STATE_INIT: return "INIT";
+	case DHCP_STATE_SELECTING: return "SELECTING";
+	case DHCP_STATE_REQUESTING: return "REQUESTING";
+	case DHCP_STATE_INIT_REBOOT: return "INIT-REBOOT";
+	case DHCP_STATE_REBOOTING: return "REBOOTING";
+	case DHCP_STATE_GRANTED: return "GRANTED";
+	case DHCP_STATE_BOUND: return "BOUND";
+	case DHCP_STATE_RENEWING: return "RENEWING";
+	case DHCP_STATE_REBINDING: return "REBINDING";
+	}
+	return "?";
 }
 
 const char *dhcp_event_name(enum dhcp_event_type type)
@@ -41,7 +48,8 @@ const char *dhcp_event_name(enum dhcp_event_type type)
 
 /* ---- helpers ---- */
 
-__attribute__((format(printf, 2, 3))) static void logf_(struct dhcp_client *c, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void client_log(struct dhcp_client *c, int priority, const char *fmt,
+							     ...)
 {
 	char line[256];
 	va_list ap;
@@ -51,7 +59,7 @@ __attribute__((format(printf, 2, 3))) static void logf_(struct dhcp_client *c, c
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	c->log(c->ctx, line);
+	c->log(c->ctx, priority, line);
 }
 
 __attribute__((format(printf, 3, 4))) static void emit(struct dhcp_client *c, enum dhcp_event_type type,
@@ -60,7 +68,7 @@ __attribute__((format(printf, 3, 4))) static void emit(struct dhcp_client *c, en
 	va_list ap;
 
 	if (c->n_events == DHCP_EVENT_QUEUE) {
-		logf_(c, "event queue full, dropping %s", dhcp_event_name(type));
+		client_log(c, LOG_WARNING, "event queue full, dropping %s", dhcp_event_name(type));
 		return;
 	}
 	struct dhcp_event *ev = &c->events[c->n_events++];
@@ -80,9 +88,28 @@ static uint64_t add_ms(uint64_t t, uint64_t ms)
 	return t > UINT64_MAX - ms ? UINT64_MAX : t + ms;
 }
 
+/* RFC 2131 2: 'xid' is "a random number chosen by the client, used by the client and
+ * server to associate messages and responses". */
 static void new_xid(struct dhcp_client *c)
 {
 	c->xid = c->random(c->ctx);
+}
+
+/* A new exchange: a new transaction, and 'secs' counts from now. */
+static void begin_exchange(struct dhcp_client *c, uint64_t now)
+{
+	new_xid(c);
+	c->exchange_start_ms = now;
+}
+
+/* Every transition passes here, so the debug log traces the state machine. */
+static void set_state(struct dhcp_client *c, enum dhcp_client_state state)
+{
+	if (state == c->state)
+		return;
+	client_log(c, LOG_DEBUG, "%s -> %s, xid 0x%08x", dhcp_client_state_name(c->state),
+		   dhcp_client_state_name(state), c->xid);
+	c->state = state;
 }
 
 /* RFC 2131 4.1: 4 s doubling to 64 s, "randomized by ... -1 to +1" second. The
@@ -161,16 +188,11 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 		dhcp_builder_put_addr(&b, DHCP_OPTION_SERVER_IDENTIFIER, plan->server_id);
 	if (plan->message)
 		dhcp_builder_put(&b, DHCP_OPTION_MESSAGE, plan->message, strlen(plan->message));
-	if (plan->request_options && c->config.request_options_len) {
-		if (b.cap - b.len < c->config.request_options_len)
-			b.overflow = true;
-		else {
-			memcpy(b.data + b.len, c->config.request_options, c->config.request_options_len);
-			b.len += c->config.request_options_len;
-		}
-	}
+	if (plan->request_options)
+		dhcp_builder_put_encoded(&b, c->config.request_options, c->config.request_options_len);
 	if (dhcp_builder_finish(&b) < 0) {
-		logf_(c, "%s does not fit in %d octets: not sent", dhcp_message_type_name(plan->type), DHCP_OUTPUT_MAX);
+		client_log(c, LOG_ERR, "%s does not fit in %d octets: not sent", dhcp_message_type_name(plan->type),
+			   DHCP_OUTPUT_MAX);
 		return;
 	}
 	out->transport = plan->transport;
@@ -224,8 +246,13 @@ static void send_request(struct dhcp_client *c, uint64_t now)
 		plan.transport = DHCP_SEND_BROADCAST;
 		plan.ciaddr = c->lease.address;
 		break;
-	default:
-		return;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+		return; /* no DHCPREQUEST is due */
 	}
 	c->counters.requests++;
 	c->request_sent_ms = now;
@@ -262,11 +289,6 @@ static void send_release(struct dhcp_client *c, uint64_t now)
 
 /* ---- transitions ---- */
 
-static bool holds_lease(const struct dhcp_client *c)
-{
-	return c->state == DHCP_STATE_BOUND || c->state == DHCP_STATE_RENEWING || c->state == DHCP_STATE_REBINDING;
-}
-
 static bool acquiring(const struct dhcp_client *c)
 {
 	switch (c->state) {
@@ -276,9 +298,14 @@ static bool acquiring(const struct dhcp_client *c)
 	case DHCP_STATE_INIT_REBOOT:
 	case DHCP_STATE_REBOOTING:
 		return true;
-	default:
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
 		return false;
 	}
+	return false;
 }
 
 /* Acquisition timers never run past the point where the caller gave up. */
@@ -287,11 +314,11 @@ static void arm(struct dhcp_client *c, uint64_t at)
 	c->deadline = acquiring(c) && c->acquire_deadline < at ? c->acquire_deadline : at;
 }
 
+/* RFC 2131 4.4.1: from INIT the client broadcasts a DHCPDISCOVER and selects. */
 static void enter_selecting(struct dhcp_client *c, uint64_t now)
 {
-	new_xid(c);
-	c->exchange_start_ms = now;
-	c->state = DHCP_STATE_SELECTING;
+	begin_exchange(c, now);
+	set_state(c, DHCP_STATE_SELECTING);
 	c->tries = 1;
 	send_discover(c, now);
 	arm(c, add_ms(now, retransmit_delay(c)));
@@ -300,27 +327,35 @@ static void enter_selecting(struct dhcp_client *c, uint64_t now)
 static void enter_init(struct dhcp_client *c, uint64_t now, uint64_t delay_ms)
 {
 	dhcp_lease_clear(&c->offer);
+	set_state(c, DHCP_STATE_INIT);
 	if (delay_ms == 0) {
 		enter_selecting(c, now);
 		return;
 	}
-	c->state = DHCP_STATE_INIT;
 	arm(c, add_ms(now, delay_ms));
 }
 
+/* RFC 2131 4.4.2: from INIT-REBOOT the client broadcasts a DHCPREQUEST for the
+ * address it remembers. */
 static void enter_rebooting(struct dhcp_client *c, uint64_t now)
 {
-	new_xid(c);
-	c->exchange_start_ms = now;
-	c->state = DHCP_STATE_REBOOTING;
+	begin_exchange(c, now);
+	set_state(c, DHCP_STATE_REBOOTING);
 	c->tries = 1;
 	send_request(c, now);
 	arm(c, add_ms(now, retransmit_delay(c)));
 }
 
+static void enter_init_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr)
+{
+	c->reboot_addr = addr;
+	set_state(c, DHCP_STATE_INIT_REBOOT);
+	enter_rebooting(c, now);
+}
+
 static void enter_bound(struct dhcp_client *c)
 {
-	c->state = DHCP_STATE_BOUND;
+	set_state(c, DHCP_STATE_BOUND);
 	c->nak_streak = 0;
 	c->acquire_deadline = UINT64_MAX;
 	arm(c, dhcp_lease_t1(&c->lease));
@@ -328,23 +363,18 @@ static void enter_bound(struct dhcp_client *c)
 
 static void enter_renewing(struct dhcp_client *c, uint64_t now)
 {
-	new_xid(c);
-	c->exchange_start_ms = now;
+	begin_exchange(c, now);
 	/* The wire story of this renewal (an expiry tells it), not of the acquisition. */
 	c->counters = (struct dhcp_counters){ 0 };
-	c->state = DHCP_STATE_RENEWING;
+	set_state(c, DHCP_STATE_RENEWING);
 	send_request(c, now);
 	arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
 }
 
+/* From RENEWING the transaction goes on: no exchange begins here. */
 static void enter_rebinding(struct dhcp_client *c, uint64_t now)
 {
-	/* From RENEWING the transaction goes on; a resumed lease starts one of its own. */
-	if (c->state != DHCP_STATE_RENEWING) {
-		new_xid(c);
-		c->exchange_start_ms = now;
-	}
-	c->state = DHCP_STATE_REBINDING;
+	set_state(c, DHCP_STATE_REBINDING);
 	send_request(c, now);
 	arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
 }
@@ -385,8 +415,7 @@ static void fail(struct dhcp_client *c, uint64_t now)
 	else
 		emit(c, DHCP_EVENT_FAILED, "%s", story);
 	dhcp_lease_clear(&c->offer);
-	c->state = DHCP_STATE_STOPPED;
-	c->deadline = UINT64_MAX;
+	dhcp_client_stop(c);
 }
 
 static void expire(struct dhcp_client *c, uint64_t now)
@@ -442,29 +471,28 @@ void dhcp_client_start(struct dhcp_client *c, uint64_t now)
 void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr)
 {
 	reset_counters(c, now);
-	c->reboot_addr = addr;
-	c->state = DHCP_STATE_INIT_REBOOT;
-	enter_rebooting(c, now);
+	enter_init_reboot(c, now, addr);
 }
 
 void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease, bool lost)
 {
+	reset_counters(c, now);
 	/* The copy stays for a lost lease too: an ACK for another address then reports
 	 * the move, and the old address comes off the pod. */
 	if (dhcp_lease_copy(&c->lease, lease) < 0 || lost || now >= dhcp_lease_expiry(lease)) {
-		dhcp_client_start_reboot(c, now, lease->address);
 		/* As after an expiry: the pod still needs an address, and no caller waits
 		 * for a failure (the acquire timeout bounds an ADD, not this). */
 		c->acquire_deadline = UINT64_MAX;
-		return;
-	}
-	reset_counters(c, now);
-	if (now >= dhcp_lease_t2(lease))
+		enter_init_reboot(c, now, lease->address);
+	} else if (now >= dhcp_lease_t2(lease)) {
+		/* No renewal to go on from: a transaction of its own. */
+		begin_exchange(c, now);
 		enter_rebinding(c, now);
-	else if (now >= dhcp_lease_t1(lease))
+	} else if (now >= dhcp_lease_t1(lease)) {
 		enter_renewing(c, now);
-	else
+	} else {
 		enter_bound(c);
+	}
 }
 
 /* ---- received messages ---- */
@@ -477,7 +505,7 @@ __attribute__((format(printf, 2, 3))) static void drop(struct dhcp_client *c, co
 	va_start(ap, fmt);
 	vsnprintf(c->counters.last_drop, sizeof(c->counters.last_drop), fmt, ap);
 	va_end(ap);
-	logf_(c, "dropped a reply in %s: %s", dhcp_client_state_name(c->state), c->counters.last_drop);
+	client_log(c, LOG_INFO, "dropped a reply in %s: %s", dhcp_client_state_name(c->state), c->counters.last_drop);
 }
 
 /* RFC 6842: a server that echoes a client identifier must echo ours. */
@@ -499,15 +527,16 @@ static struct in_addr server_of(const struct dhcp_message *msg)
 	return id;
 }
 
-static void on_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
-		     size_t len)
+/* RFC 2131 4.4.1: the client "selects one DHCPOFFER message from the (possibly many)
+ * incoming DHCPOFFER messages (e.g., the first DHCPOFFER message ...)", and its
+ * DHCPREQUEST keeps the xid of the DHCPDISCOVER. */
+static void select_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+			 size_t len)
 {
 	char addr[INET_ADDRSTRLEN];
 	struct dhcp_lease offer;
-
-	if (c->state != DHCP_STATE_SELECTING)
-		return; /* a second server's offer, or a late one: the first one won */
 	const char *why = dhcp_lease_from_message(msg, raw, len, now, &offer);
+
 	if (why) {
 		drop(c, "DHCPOFFER of %s unusable: %s", addr_text((struct in_addr){ msg->header.yiaddr }, addr), why);
 		return;
@@ -515,11 +544,44 @@ static void on_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_mess
 	c->counters.offers++;
 	dhcp_lease_clear(&c->offer);
 	c->offer = offer;
-	/* RFC 2131 4.4.1: the DHCPREQUEST keeps the xid of the DHCPDISCOVER. */
-	c->state = DHCP_STATE_REQUESTING;
+	set_state(c, DHCP_STATE_REQUESTING);
 	c->tries = 1;
 	send_request(c, now);
 	arm(c, add_ms(now, retransmit_delay(c)));
+}
+
+static void on_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+		     size_t len)
+{
+	switch (c->state) {
+	case DHCP_STATE_SELECTING:
+		select_offer(c, now, msg, raw, len);
+		return;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		return; /* a second server's offer, or a late one: the first one won */
+	}
+}
+
+/* The lease a DHCPACK grants. RFC 2131 4.4.1: its times count from the request. */
+static bool lease_of_ack(struct dhcp_client *c, const struct dhcp_message *msg, const uint8_t *raw, size_t len,
+			 struct dhcp_lease *lease)
+{
+	const char *why = dhcp_lease_from_message(msg, raw, len, c->request_sent_ms, lease);
+
+	if (why) {
+		drop(c, "DHCPACK unusable: %s", why);
+		return false;
+	}
+	c->counters.acks++;
+	return true;
 }
 
 static void on_ack_granted(struct dhcp_client *c, struct dhcp_lease *lease)
@@ -528,7 +590,7 @@ static void on_ack_granted(struct dhcp_client *c, struct dhcp_lease *lease)
 
 	dhcp_lease_clear(&c->offer);
 	c->offer = *lease;
-	c->state = DHCP_STATE_GRANTED;
+	set_state(c, DHCP_STATE_GRANTED);
 	c->deadline = UINT64_MAX;
 	emit(c, DHCP_EVENT_GRANTED, "%s/%u from %s for %u s", addr_text(lease->address, addr), lease->prefix_len,
 	     addr_text(lease->server_id, server), lease->lifetime_s);
@@ -553,80 +615,164 @@ static void on_ack_extended(struct dhcp_client *c, struct dhcp_lease *lease)
 
 static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const uint8_t *raw, size_t len)
 {
-	struct dhcp_lease lease;
 	char server[INET_ADDRSTRLEN];
+	struct dhcp_lease lease;
 
-	/* RFC 2131 4.3.1: a DHCPACK answers a DHCPREQUEST; while selecting we sent none,
-	 * and a lease must not bypass the caller's accept. */
-	if (c->state == DHCP_STATE_SELECTING) {
+	switch (c->state) {
+	case DHCP_STATE_SELECTING:
+		/* RFC 2131 4.3.1: a DHCPACK answers a DHCPREQUEST; while selecting we sent
+		 * none, and a lease must not bypass the caller's accept. */
 		drop(c, "DHCPACK while selecting: no DHCPREQUEST was sent");
 		return;
-	}
-	if (c->state == DHCP_STATE_REQUESTING && server_of(msg).s_addr != c->offer.server_id.s_addr) {
-		drop(c, "DHCPACK from %s, not the server whose offer we requested", addr_text(server_of(msg), server));
+	case DHCP_STATE_REQUESTING:
+		if (server_of(msg).s_addr != c->offer.server_id.s_addr)
+			drop(c, "DHCPACK from %s, not the server whose offer we requested",
+			     addr_text(server_of(msg), server));
+		else if (lease_of_ack(c, msg, raw, len, &lease))
+			on_ack_granted(c, &lease);
 		return;
-	}
-	const char *why = dhcp_lease_from_message(msg, raw, len, c->request_sent_ms, &lease);
-	if (why) {
-		drop(c, "DHCPACK unusable: %s", why);
+	case DHCP_STATE_REBOOTING:
+		if (lease_of_ack(c, msg, raw, len, &lease))
+			on_ack_granted(c, &lease);
 		return;
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		if (lease_of_ack(c, msg, raw, len, &lease))
+			on_ack_extended(c, &lease);
+		return;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+		return; /* no DHCPREQUEST is out */
 	}
-	c->counters.acks++;
-	if (c->state == DHCP_STATE_REQUESTING || c->state == DHCP_STATE_REBOOTING)
-		on_ack_granted(c, &lease);
-	else
-		on_ack_extended(c, &lease);
 }
 
-/* RFC 2131 4.4.1 / 4.4.5: a DHCPNAK sends the client back to INIT. Only the server we
- * talk to may NAK us; anyone may while we broadcast for a remembered address. */
-static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg)
+/* Only the server we talk to may NAK us; anyone may while we broadcast (REBOOTING,
+ * REBINDING). */
+static bool nak_from(struct dhcp_client *c, struct in_addr from, const struct dhcp_lease *talking_to)
 {
-	char server[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
-	struct in_addr from = server_of(msg);
-	const struct dhcp_lease *talking_to = c->state == DHCP_STATE_REQUESTING ? &c->offer
-					      : c->state == DHCP_STATE_RENEWING ? &c->lease
-										: NULL;
+	char server[INET_ADDRSTRLEN];
+
+	if (from.s_addr == talking_to->server_id.s_addr)
+		return true;
+	drop(c, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
+	return false;
+}
+
+static void count_nak(struct dhcp_client *c, const struct dhcp_message *msg, struct in_addr from)
+{
+	char server[INET_ADDRSTRLEN];
 	const uint8_t *text = NULL;
 	size_t text_len = 0;
 
-	/* RFC 2131 4.3.2: a DHCPNAK answers a DHCPREQUEST; while selecting we sent none. */
-	if (c->state == DHCP_STATE_SELECTING) {
-		drop(c, "DHCPNAK from %s while selecting: no DHCPREQUEST was sent", addr_text(from, server));
-		return;
-	}
-	if (talking_to && from.s_addr != talking_to->server_id.s_addr) {
-		drop(c, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
-		return;
-	}
 	dhcp_message_get(msg, DHCP_OPTION_MESSAGE, &text, &text_len);
 	c->counters.naks++;
 	snprintf(c->counters.last_nak, sizeof(c->counters.last_nak), "from %s: %.*s", addr_text(from, server),
 		 (int)(text_len > 80 ? 80 : text_len), text ? (const char *)text : "no reason given");
-	if (holds_lease(c)) {
-		emit(c, DHCP_EVENT_LOST, "DHCPNAK %s while %s %s", c->counters.last_nak,
-		     c->state == DHCP_STATE_RENEWING ? "renewing" : "rebinding", addr_text(c->lease.address, addr));
-		/* Ask for the same address once more before starting over. */
-		c->reboot_addr = c->lease.address;
-		c->acquire_deadline = UINT64_MAX;
-		enter_rebooting(c, now);
-		return;
-	}
-	if (c->state == DHCP_STATE_REBOOTING) {
-		enter_init(c, now, 0);
-		return;
-	}
-	/* NAKs in a row: restart at once, then after 2, 4, ... 64 s, so a confused server
-	 * is not flooded. */
+}
+
+/* NAKs in a row: restart at once, then after 2, 4, ... 64 s, so a confused server is
+ * not flooded. */
+static void restart_after_nak(struct dhcp_client *c, uint64_t now)
+{
 	c->nak_streak++;
 	uint64_t delay = c->nak_streak < 2 ? 0 : 2000ull << (c->nak_streak - 2 > 5 ? 5 : c->nak_streak - 2);
 	enter_init(c, now, delay < NAK_BACKOFF_MAX_MS ? delay : NAK_BACKOFF_MAX_MS);
 }
 
+/* The lease is refused: ask for the same address once more before starting over. */
+static void lose_lease(struct dhcp_client *c, uint64_t now, const char *doing)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	emit(c, DHCP_EVENT_LOST, "DHCPNAK %s while %s %s", c->counters.last_nak, doing,
+	     addr_text(c->lease.address, addr));
+	c->acquire_deadline = UINT64_MAX;
+	enter_init_reboot(c, now, c->lease.address);
+}
+
+/* RFC 2131 4.4.1 / 4.4.5: a DHCPNAK sends the client back to INIT. */
+static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg)
+{
+	char server[INET_ADDRSTRLEN];
+	struct in_addr from = server_of(msg);
+
+	switch (c->state) {
+	case DHCP_STATE_SELECTING:
+		/* RFC 2131 4.3.2: a DHCPNAK answers a DHCPREQUEST; while selecting we sent
+		 * none. */
+		drop(c, "DHCPNAK from %s while selecting: no DHCPREQUEST was sent", addr_text(from, server));
+		return;
+	case DHCP_STATE_REQUESTING:
+		if (nak_from(c, from, &c->offer)) {
+			count_nak(c, msg, from);
+			restart_after_nak(c, now);
+		}
+		return;
+	case DHCP_STATE_REBOOTING:
+		count_nak(c, msg, from);
+		enter_init(c, now, 0);
+		return;
+	case DHCP_STATE_RENEWING:
+		if (nak_from(c, from, &c->lease)) {
+			count_nak(c, msg, from);
+			lose_lease(c, now, "renewing");
+		}
+		return;
+	case DHCP_STATE_REBINDING:
+		count_nak(c, msg, from);
+		lose_lease(c, now, "rebinding");
+		return;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+		return; /* no DHCPREQUEST is out */
+	}
+}
+
 static bool expecting_reply(const struct dhcp_client *c)
 {
-	return c->state == DHCP_STATE_SELECTING || c->state == DHCP_STATE_REQUESTING ||
-	       c->state == DHCP_STATE_REBOOTING || c->state == DHCP_STATE_RENEWING || c->state == DHCP_STATE_REBINDING;
+	switch (c->state) {
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_REBOOTING:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		return true;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+		return false;
+	}
+	return false;
+}
+
+/* A reply of our transaction: what it is decides, then the state. */
+static void on_reply(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+		     size_t len)
+{
+	uint8_t type = dhcp_message_type(msg);
+
+	switch (type) {
+	case DHCPOFFER:
+		on_offer(c, now, msg, raw, len);
+		break;
+	case DHCPACK:
+		on_ack(c, msg, raw, len);
+		break;
+	case DHCPNAK:
+		on_nak(c, now, msg);
+		break;
+	default:
+		drop(c, "unexpected %s", dhcp_message_type_name(type));
+		break;
+	}
 }
 
 void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len)
@@ -647,30 +793,24 @@ void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *dat
 		; /* another client's transaction on the same link: not ours to count */
 	else if (!client_id_matches(c, msg))
 		drop(c, "%s carries another client's identifier (RFC 6842)", dhcp_message_type_name(dhcp_message_type(msg)));
-	else if (dhcp_message_type(msg) == DHCPOFFER)
-		on_offer(c, now, msg, data, len);
-	else if (dhcp_message_type(msg) == DHCPACK)
-		on_ack(c, msg, data, len);
-	else if (dhcp_message_type(msg) == DHCPNAK)
-		on_nak(c, now, msg);
 	else
-		drop(c, "unexpected %s", dhcp_message_type_name(dhcp_message_type(msg)));
+		on_reply(c, now, msg, data, len);
 	free(msg);
 }
 
 /* ---- timers and caller decisions ---- */
 
-static void retransmit(struct dhcp_client *c, uint64_t now, unsigned max_tries)
+/* RFC 2131 4.4.1: after `max_tries` (0: no limit) unanswered messages the client
+ * returns to INIT and starts over. */
+static void retransmit(struct dhcp_client *c, uint64_t now, unsigned max_tries,
+		       void (*send)(struct dhcp_client *c, uint64_t now))
 {
 	if (max_tries && c->tries >= max_tries) {
 		enter_init(c, now, 0);
 		return;
 	}
 	c->tries++;
-	if (c->state == DHCP_STATE_SELECTING)
-		send_discover(c, now);
-	else
-		send_request(c, now);
+	send(c, now);
 	arm(c, add_ms(now, retransmit_delay(c)));
 }
 
@@ -690,13 +830,13 @@ void dhcp_client_tick(struct dhcp_client *c, uint64_t now)
 		enter_rebooting(c, now);
 		break;
 	case DHCP_STATE_SELECTING:
-		retransmit(c, now, 0);
+		retransmit(c, now, 0, send_discover);
 		break;
 	case DHCP_STATE_REQUESTING:
-		retransmit(c, now, c->config.timing.request_tries);
+		retransmit(c, now, c->config.timing.request_tries, send_request);
 		break;
 	case DHCP_STATE_REBOOTING:
-		retransmit(c, now, c->config.timing.reboot_tries);
+		retransmit(c, now, c->config.timing.reboot_tries, send_request);
 		break;
 	case DHCP_STATE_BOUND:
 		enter_renewing(c, now);
@@ -724,18 +864,44 @@ void dhcp_client_tick(struct dhcp_client *c, uint64_t now)
 	}
 }
 
+/* A granted lease waits for the caller to accept or decline it, and nothing else does. */
+static bool awaits_caller(const struct dhcp_client *c)
+{
+	switch (c->state) {
+	case DHCP_STATE_GRANTED:
+		return true;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+	case DHCP_STATE_BOUND:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		return false;
+	}
+	return false;
+}
+
+/* The granted lease becomes the one held. */
+static void take_offer(struct dhcp_client *c)
+{
+	dhcp_lease_clear(&c->lease);
+	c->lease = c->offer;
+	c->offer = (struct dhcp_lease){ 0 };
+}
+
 void dhcp_client_accept(struct dhcp_client *c, uint64_t now)
 {
 	char old[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
 	(void)now;
 
-	if (c->state != DHCP_STATE_GRANTED)
+	if (!awaits_caller(c))
 		return;
 	bool moved = c->lease.ack && c->lease.address.s_addr != c->offer.address.s_addr;
 	addr_text(c->lease.address, old);
-	dhcp_lease_clear(&c->lease);
-	c->lease = c->offer;
-	c->offer = (struct dhcp_lease){ 0 };
+	take_offer(c);
 	enter_bound(c);
 	addr_text(c->lease.address, addr);
 	addr_text(c->lease.server_id, server);
@@ -750,7 +916,7 @@ void dhcp_client_decline(struct dhcp_client *c, uint64_t now, const char *why)
 {
 	char addr[INET_ADDRSTRLEN];
 
-	if (c->state != DHCP_STATE_GRANTED)
+	if (!awaits_caller(c))
 		return;
 	c->counters.declines++;
 	snprintf(c->counters.last_decline, sizeof(c->counters.last_decline), "%s: %s", addr_text(c->offer.address, addr),
@@ -762,22 +928,33 @@ void dhcp_client_decline(struct dhcp_client *c, uint64_t now, const char *why)
 
 void dhcp_client_release(struct dhcp_client *c, uint64_t now)
 {
-	if (c->state == DHCP_STATE_GRANTED) {
-		dhcp_lease_clear(&c->lease);
-		c->lease = c->offer;
-		c->offer = (struct dhcp_lease){ 0 };
-		c->state = DHCP_STATE_BOUND;
-	}
-	if (holds_lease(c)) {
+	switch (c->state) {
+	case DHCP_STATE_GRANTED:
+		/* The server has bound the address to us already: give it back too. */
+		take_offer(c);
 		new_xid(c);
 		send_release(c, now);
+		break;
+	case DHCP_STATE_BOUND:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		new_xid(c);
+		send_release(c, now);
+		break;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+		break; /* nothing to give back */
 	}
 	dhcp_client_stop(c);
 }
 
 void dhcp_client_stop(struct dhcp_client *c)
 {
-	c->state = DHCP_STATE_STOPPED;
+	set_state(c, DHCP_STATE_STOPPED);
 	c->deadline = UINT64_MAX;
 }
 
@@ -806,7 +983,40 @@ bool dhcp_client_pop_event(struct dhcp_client *c, struct dhcp_event *out)
 
 const struct dhcp_lease *dhcp_client_lease(const struct dhcp_client *c)
 {
-	if (c->state == DHCP_STATE_GRANTED)
+	switch (c->state) {
+	case DHCP_STATE_GRANTED:
 		return &c->offer;
-	return holds_lease(c) ? &c->lease : NULL;
+	case DHCP_STATE_BOUND:
+	case DHCP_STATE_RENEWING:
+	case DHCP_STATE_REBINDING:
+		return &c->lease;
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+		return NULL;
+	}
+	return NULL;
+}
+
+const struct dhcp_lease *dhcp_client_last_lease(const struct dhcp_client *c)
+{
+	return c->lease.ack ? &c->lease : NULL;
+}
+
+enum dhcp_client_state dhcp_client_get_state(const struct dhcp_client *c)
+{
+	return c->state;
+}
+
+uint32_t dhcp_client_xid(const struct dhcp_client *c)
+{
+	return c->xid;
+}
+
+const struct dhcp_client_config *dhcp_client_get_config(const struct dhcp_client *c)
+{
+	return &c->config;
 }

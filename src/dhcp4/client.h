@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <syslog.h>
 
 #include "dhcp4/lease.h"
 #include "dhcp4/message.h"
@@ -42,8 +43,8 @@ struct dhcp_client_config {
 	uint8_t client_id[DHCP_CLIENT_ID_MAX];
 	size_t client_id_len;
 	/* Encoded options for DHCPDISCOVER and DHCPREQUEST: 55, 57, 12 or 81, 60 and
-	 * whatever else the network provides (see dhcp4/request_options.h). Owned by the
-	 * client after dhcp_client_init. */
+	 * whatever else the network provides, appended as they are. Owned by the client
+	 * after dhcp_client_init. */
 	uint8_t *request_options;
 	size_t request_options_len;
 	bool broadcast; /* ask servers to broadcast replies (flags bit) */
@@ -103,10 +104,14 @@ struct dhcp_counters {
 };
 
 typedef uint32_t (*dhcp_random_fn)(void *ctx);
-typedef void (*dhcp_log_fn)(void *ctx, const char *message);
+/* `priority` is syslog(3)'s: LOG_DEBUG for state transitions, LOG_INFO for a dropped
+ * reply, LOG_WARNING for an event lost to a full queue, LOG_ERR for a message too
+ * large to send. */
+typedef void (*dhcp_log_fn)(void *ctx, int priority, const char *message);
 
 #define DHCP_EVENT_QUEUE 4
 
+/* The engine's own: callers embed it and use the functions below, never the fields. */
 struct dhcp_client {
 	struct dhcp_client_config config;
 	dhcp_random_fn random;
@@ -167,5 +172,13 @@ void dhcp_client_stop(struct dhcp_client *c);
 uint64_t dhcp_client_deadline(const struct dhcp_client *c);
 bool dhcp_client_pop_output(struct dhcp_client *c, struct dhcp_output *out);
 bool dhcp_client_pop_event(struct dhcp_client *c, struct dhcp_event *out);
-/* The current lease, or NULL when none is held. */
+/* The current lease (granted or held), or NULL when there is none. */
 const struct dhcp_lease *dhcp_client_lease(const struct dhcp_client *c);
+/* The lease last bound, kept after a DHCPNAK or an expiry took it (to compare the next
+ * one with, and to take its address off); NULL when there never was one. */
+const struct dhcp_lease *dhcp_client_last_lease(const struct dhcp_client *c);
+enum dhcp_client_state dhcp_client_get_state(const struct dhcp_client *c);
+/* The current transaction, which a socket filter lets through. */
+uint32_t dhcp_client_xid(const struct dhcp_client *c);
+/* What it was made with (a saved lease keeps it). */
+const struct dhcp_client_config *dhcp_client_get_config(const struct dhcp_client *c);

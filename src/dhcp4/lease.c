@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "dhcp4/lease.h"
 #include "dhcp4/options.h"
@@ -98,139 +97,187 @@ uint64_t dhcp_lease_t1(const struct dhcp_lease *lease) { return at(lease, lease-
 uint64_t dhcp_lease_t2(const struct dhcp_lease *lease) { return at(lease, lease->t2_s); }
 uint64_t dhcp_lease_expiry(const struct dhcp_lease *lease) { return at(lease, lease->lifetime_s); }
 
-/* ---- lease to CNI result ---- */
+/* ---- what the lease configures ---- */
 
-static struct ip_addr v4(struct in_addr addr)
-{
-	struct ip_addr out = { .family = AF_INET, .v4 = addr };
-	return out;
-}
-
-static int add_route(struct cni_result *out, struct in_addr dst, uint8_t len, struct in_addr gw, int priority)
-{
-	struct cni_route *route = cni_result_add_route(out);
-
-	if (!route)
-		return -ENOMEM;
-	route->dst = (struct ip_prefix){ .addr = v4(dst), .len = len };
-	route->priority = priority;
-	if (gw.s_addr != INADDR_ANY) {
-		route->has_gw = true;
-		route->gw = v4(gw);
-	} else {
-		/* RFC 3442: a router of 0.0.0.0 means the destination is on the link. */
-		route->has_scope = true;
-		route->scope = CNI_SCOPE_LINK;
-	}
-	return 0;
-}
-
-static int add_decoded_routes(struct cni_result *out, const struct dhcp_route *routes, size_t count, int priority)
-{
-	for (size_t i = 0; i < count; i++)
-		if (add_route(out, routes[i].dst, routes[i].prefix_len, routes[i].gateway, priority) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* RFC 3442: "If the DHCP server returns both a Classless Static Routes option and a
- * Router option, the DHCP client MUST ignore the Router option" (and option 33). */
-static int add_routes(const struct dhcp_message *msg, const struct in_addr *router, int priority,
-		      struct cni_result *out)
-{
-	_cleanup_free_ struct dhcp_route *routes = NULL;
-	size_t count = 0;
-	const uint8_t *data;
-	size_t len;
-
-	if (dhcp_message_get(msg, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, &data, &len) == 0 &&
-	    dhcp_decode_classless_routes(data, len, &routes, &count) == 0)
-		return add_decoded_routes(out, routes, count, priority);
-	if (dhcp_message_get(msg, DHCP_OPTION_STATIC_ROUTE, &data, &len) == 0 &&
-	    dhcp_decode_static_routes(data, len, &routes, &count) == 0 &&
-	    add_decoded_routes(out, routes, count, priority) < 0)
-		return -ENOMEM;
-	if (router)
-		return add_route(out, (struct in_addr){ INADDR_ANY }, 0, *router, priority);
-	return 0;
-}
-
-/* Option 15 may carry a trailing NUL or dot; resolv.conf wants neither. */
-static int set_domain(const struct dhcp_message *msg, struct cni_dns *dns)
-{
-	const uint8_t *data;
-	size_t len;
-
-	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_NAME, &data, &len) < 0)
-		return 0;
-	while (len > 0 && (data[len - 1] == '\0' || data[len - 1] == '.'))
-		len--;
-	for (size_t i = 0; i < len; i++)
-		if (data[i] <= ' ' || data[i] >= 0x7f)
-			return 0;
-	if (len == 0)
-		return 0;
-	dns->domain = strndup((const char *)data, len);
-	return dns->domain ? 0 : -ENOMEM;
-}
-
-static int set_dns(const struct dhcp_message *msg, struct cni_dns *dns)
-{
-	const uint8_t *data;
-	size_t len;
-
-	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_NAME_SERVER, &data, &len) == 0 &&
-	    dhcp_decode_addresses(data, len, &dns->nameservers) == -ENOMEM)
-		return -ENOMEM;
-	if (set_domain(msg, dns) < 0)
-		return -ENOMEM;
-	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_SEARCH, &data, &len) == 0) {
-		struct cni_strv search = { 0 };
-		int r = dhcp_decode_domain_search(data, len, &search);
-		if (r == -ENOMEM) {
-			cni_strv_free(&search);
-			return r;
-		}
-		/* A malformed list is dropped whole rather than half-used. */
-		if (r < 0)
-			cni_strv_free(&search);
-		dns->search = search;
-	}
-	return 0;
-}
-
-int dhcp_lease_to_result(const struct dhcp_lease *lease, int priority, struct cni_result *out)
+/* The stored DHCPACK, parsed again: a lease keeps the message, not views of it. */
+static int parse_ack(const struct dhcp_lease *lease, struct dhcp_message **out)
 {
 	struct dhcp_message *msg = malloc(sizeof(*msg));
-	struct in_addr router = { INADDR_ANY };
-	bool has_router = false;
-	int r = -ENOMEM;
 
-	*out = (struct cni_result){ 0 };
 	if (!msg)
 		return -ENOMEM;
 	if (dhcp_message_parse(lease->ack, lease->ack_len, msg) != DHCP_PARSE_OK) {
 		free(msg);
 		return -EBADMSG;
 	}
-	const uint8_t *routers;
-	size_t routers_len;
-	if (dhcp_message_get(msg, DHCP_OPTION_ROUTER, &routers, &routers_len) == 0 && routers_len >= 4 &&
-	    routers_len % 4 == 0) {
-		memcpy(&router, routers, 4);
-		has_router = true;
-	}
-	struct cni_ip *ip = cni_result_add_ip(out);
-	if (ip) {
-		ip->address = (struct ip_prefix){ .addr = v4(lease->address), .len = lease->prefix_len };
-		ip->has_gateway = has_router;
-		ip->gateway = v4(router);
-		r = add_routes(msg, has_router ? &router : NULL, priority, out);
-		if (r == 0)
-			r = set_dns(msg, &out->dns);
-	}
-	free(msg);
-	if (r < 0)
-		cni_result_free(out);
+	*out = msg;
+	return 0;
+}
+
+/* Optional options that are malformed are skipped: the lease has none of them. */
+static int none_if_malformed(int r)
+{
+	return r == -EBADMSG ? -ENODATA : r;
+}
+
+static int addresses_of(const struct dhcp_message *msg, uint8_t code, struct in_addr **out, size_t *n)
+{
+	const uint8_t *data;
+	size_t len;
+
+	if (dhcp_message_get(msg, code, &data, &len) < 0)
+		return -ENODATA;
+	return none_if_malformed(dhcp_decode_addresses(data, len, out, n));
+}
+
+/* RFC 2132 3.5: "Routers SHOULD be listed in order of preference": the first one is
+ * the gateway. */
+static int router_of(const struct dhcp_message *msg, struct in_addr *out)
+{
+	_cleanup_free_ struct in_addr *routers = NULL;
+	size_t n;
+	int r = addresses_of(msg, DHCP_OPTION_ROUTER, &routers, &n);
+
+	if (r == 0)
+		*out = routers[0];
 	return r;
+}
+
+typedef int (*route_decoder)(const uint8_t *data, size_t len, struct dhcp_route **out, size_t *n);
+
+static int routes_of(const struct dhcp_message *msg, uint8_t code, route_decoder decode, struct dhcp_route **out,
+		     size_t *n)
+{
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	if (dhcp_message_get(msg, code, &data, &len) < 0)
+		return -ENODATA;
+	r = none_if_malformed(decode(data, len, out, n));
+	/* Option 33 holding only the illegal default destination (RFC 2132 5.8) gives no
+	 * route at all. */
+	return r == 0 && *n == 0 ? -ENODATA : r;
+}
+
+static int add_default_route(const struct dhcp_message *msg, struct dhcp_route **routes, size_t *n)
+{
+	struct in_addr router;
+	struct dhcp_route *route;
+	int r = router_of(msg, &router);
+
+	if (r < 0)
+		return r;
+	route = array_append(routes, n, sizeof(*route));
+	if (!route)
+		return -ENOMEM;
+	*route = (struct dhcp_route){ .dst.s_addr = INADDR_ANY, .prefix_len = 0, .gateway = router };
+	return 0;
+}
+
+int dhcp_lease_get_router(const struct dhcp_lease *lease, struct in_addr *out)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = (struct in_addr){ INADDR_ANY };
+	return r < 0 ? r : router_of(msg, out);
+}
+
+int dhcp_lease_get_routes(const struct dhcp_lease *lease, struct dhcp_route **out, size_t *n)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = NULL;
+	*n = 0;
+	if (r < 0)
+		return r;
+	/* RFC 3442: "If the DHCP server returns both a Classless Static Routes option and
+	 * a Router option, the DHCP client MUST ignore the Router option. Similarly, if
+	 * the DHCP server returns both a Classless Static Routes option and a Static
+	 * Routes option, the DHCP client MUST ignore the Static Routes option." */
+	r = routes_of(msg, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, dhcp_decode_classless_routes, out, n);
+	if (r != -ENODATA)
+		return r;
+	r = routes_of(msg, DHCP_OPTION_STATIC_ROUTE, dhcp_decode_static_routes, out, n);
+	if (r == 0 || r == -ENODATA)
+		r = add_default_route(msg, out, n);
+	if (r == -ENOMEM) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return r;
+	}
+	return *n ? 0 : -ENODATA;
+}
+
+int dhcp_lease_get_classless_routes(const struct dhcp_lease *lease, struct dhcp_route **out, size_t *n)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = NULL;
+	*n = 0;
+	return r < 0 ? r : routes_of(msg, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, dhcp_decode_classless_routes, out, n);
+}
+
+int dhcp_lease_get_dns(const struct dhcp_lease *lease, struct in_addr **out, size_t *n)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = NULL;
+	*n = 0;
+	return r < 0 ? r : addresses_of(msg, DHCP_OPTION_DOMAIN_NAME_SERVER, out, n);
+}
+
+/* Option 15 may carry a trailing NUL or dot; resolv.conf wants neither, and no name
+ * with a blank or a non-ASCII octet. */
+static int domain_name_of(const struct dhcp_message *msg, char **out)
+{
+	const uint8_t *data;
+	size_t len;
+
+	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_NAME, &data, &len) < 0)
+		return -ENODATA;
+	while (len > 0 && (data[len - 1] == '\0' || data[len - 1] == '.'))
+		len--;
+	if (len == 0)
+		return -ENODATA;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] <= ' ' || data[i] >= 0x7f)
+			return -ENODATA;
+	*out = strndup((const char *)data, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+int dhcp_lease_get_domain_name(const struct dhcp_lease *lease, char **out)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = NULL;
+	return r < 0 ? r : domain_name_of(msg, out);
+}
+
+static int search_domains_of(const struct dhcp_message *msg, struct dhcp_strv *out)
+{
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_SEARCH, &data, &len) < 0)
+		return -ENODATA;
+	r = none_if_malformed(dhcp_decode_domain_search(data, len, out));
+	return r == 0 && out->count == 0 ? -ENODATA : r;
+}
+
+int dhcp_lease_get_search_domains(const struct dhcp_lease *lease, struct dhcp_strv *out)
+{
+	_cleanup_free_ struct dhcp_message *msg = NULL;
+	int r = parse_ack(lease, &msg);
+
+	*out = (struct dhcp_strv){ 0 };
+	return r < 0 ? r : search_domains_of(msg, out);
 }

@@ -1,12 +1,12 @@
-/* A lease: what the server's DHCPACK granted, and how it becomes a CNI result. */
+/* A lease: what the server's DHCPACK granted, and what it configures. */
 #pragma once
 
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cni/result.h"
 #include "dhcp4/message.h"
+#include "dhcp4/options.h"
 
 struct dhcp_lease {
 	struct in_addr address;
@@ -36,9 +36,23 @@ uint64_t dhcp_lease_t1(const struct dhcp_lease *lease);
 uint64_t dhcp_lease_t2(const struct dhcp_lease *lease);
 uint64_t dhcp_lease_expiry(const struct dhcp_lease *lease);
 
-/* The IPAM result: address/prefix, gateway from option 3; routes from option 121
- * when present (RFC 3442: then 3 and 33 are ignored for routes; a 0.0.0.0 next hop
- * is on-link), else option 33 plus a default route via option 3; `priority`, when
- * non-zero, is every route's metric; DNS from options 6, 15 and 119. Malformed
- * optional options are skipped. -ENOMEM or -EBADMSG (the ACK no longer parses). */
-int dhcp_lease_to_result(const struct dhcp_lease *lease, int priority, struct cni_result *out);
+/* What the lease configures, read from the stored DHCPACK. Each getter returns 0;
+ * -ENODATA when the lease has none (the option is absent, or malformed and skipped:
+ * all of them are optional); -EBADMSG when the ACK no longer parses; or -ENOMEM.
+ * Outputs are the caller's to free, and empty (NULL, 0) unless 0 is returned. */
+
+/* The gateway: the first router of option 3. */
+int dhcp_lease_get_router(const struct dhcp_lease *lease, struct in_addr *out);
+/* The routes to install. Option 121 when present (RFC 3442: then options 3 and 33 are
+ * ignored for routes; a 0.0.0.0 next hop means on the link), else option 33's routes
+ * and a default route via the router. */
+int dhcp_lease_get_routes(const struct dhcp_lease *lease, struct dhcp_route **out, size_t *n);
+/* Option 121 alone, as the server sent it (RFC 3442). */
+int dhcp_lease_get_classless_routes(const struct dhcp_lease *lease, struct dhcp_route **out, size_t *n);
+/* The DNS servers (option 6), in the server's order. */
+int dhcp_lease_get_dns(const struct dhcp_lease *lease, struct in_addr **out, size_t *n);
+/* The domain name (option 15) as resolv.conf takes it: without a trailing dot or NUL;
+ * none when it holds a blank or a non-ASCII octet. */
+int dhcp_lease_get_domain_name(const struct dhcp_lease *lease, char **out);
+/* The domain search list (option 119, RFC 3397); a malformed list is none at all. */
+int dhcp_lease_get_search_domains(const struct dhcp_lease *lease, struct dhcp_strv *out);

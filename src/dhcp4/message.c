@@ -218,6 +218,9 @@ uint8_t dhcp_message_type(const struct dhcp_message *msg)
 
 static void append(struct dhcp_builder *b, const void *data, size_t len)
 {
+	/* Nothing to add may come as (NULL, 0), which memcpy must not be given. */
+	if (len == 0)
+		return;
 	if (b->overflow || len > b->cap - b->len) {
 		b->overflow = true;
 		return;
@@ -235,6 +238,11 @@ void dhcp_builder_init(struct dhcp_builder *b, uint8_t *buf, size_t cap, const s
 	append(b, header, DHCP_HEADER_LEN);
 	append(b, &cookie, sizeof(cookie));
 	dhcp_builder_put_u8(b, DHCP_OPTION_MESSAGE_TYPE, type);
+}
+
+void dhcp_builder_init_options(struct dhcp_builder *b, uint8_t *buf, size_t cap)
+{
+	*b = (struct dhcp_builder){ .data = buf, .cap = cap };
 }
 
 void dhcp_builder_put(struct dhcp_builder *b, uint8_t code, const void *data, size_t len)
@@ -273,6 +281,11 @@ void dhcp_builder_put_u32(struct dhcp_builder *b, uint8_t code, uint32_t value)
 void dhcp_builder_put_addr(struct dhcp_builder *b, uint8_t code, struct in_addr addr)
 {
 	dhcp_builder_put(b, code, &addr, sizeof(addr));
+}
+
+void dhcp_builder_put_encoded(struct dhcp_builder *b, const uint8_t *options, size_t len)
+{
+	append(b, options, len);
 }
 
 int dhcp_builder_finish(struct dhcp_builder *b)

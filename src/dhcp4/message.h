@@ -60,11 +60,17 @@ struct dhcp_builder {
 
 void dhcp_builder_init(struct dhcp_builder *b, uint8_t *buf, size_t cap, const struct dhcp_header *header,
 		       uint8_t type);
+/* Options alone, no header: a block of them to put in messages later
+ * (dhcp_builder_put_encoded). */
+void dhcp_builder_init_options(struct dhcp_builder *b, uint8_t *buf, size_t cap);
 /* Values longer than 255 octets are split over several instances (RFC 3396). */
 void dhcp_builder_put(struct dhcp_builder *b, uint8_t code, const void *data, size_t len);
 void dhcp_builder_put_u8(struct dhcp_builder *b, uint8_t code, uint8_t value);
 void dhcp_builder_put_u16(struct dhcp_builder *b, uint8_t code, uint16_t value);
 void dhcp_builder_put_u32(struct dhcp_builder *b, uint8_t code, uint32_t value);
 void dhcp_builder_put_addr(struct dhcp_builder *b, uint8_t code, struct in_addr addr);
+/* Appends options already encoded (code, length, value; as another builder wrote
+ * them), all or nothing: when they do not fit, overflow is set. */
+void dhcp_builder_put_encoded(struct dhcp_builder *b, const uint8_t *options, size_t len);
 /* 0, or -EMSGSIZE when something did not fit. */
 int dhcp_builder_finish(struct dhcp_builder *b);

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,17 +140,39 @@ int dhcp_decode_static_routes(const uint8_t *data, size_t len, struct dhcp_route
 	return 0;
 }
 
-int dhcp_decode_addresses(const uint8_t *data, size_t len, struct cni_strv *out)
+int dhcp_decode_addresses(const uint8_t *data, size_t len, struct in_addr **out, size_t *count)
 {
-	char text[INET_ADDRSTRLEN];
+	struct in_addr *addrs;
 
 	if (len == 0 || len % 4)
 		return -EBADMSG;
-	for (size_t i = 0; i < len; i += 4) {
-		inet_ntop(AF_INET, data + i, text, sizeof(text));
-		if (cni_strv_push(out, text) < 0)
-			return -ENOMEM;
+	addrs = malloc(len);
+	if (!addrs)
+		return -ENOMEM;
+	memcpy(addrs, data, len);
+	*out = addrs;
+	*count = len / 4;
+	return 0;
+}
+
+void dhcp_strv_free(struct dhcp_strv *strv)
+{
+	for (size_t i = 0; i < strv->count; i++)
+		free(strv->items[i]);
+	free(strv->items);
+	*strv = (struct dhcp_strv){ 0 };
+}
+
+static int strv_push(struct dhcp_strv *strv, const char *value)
+{
+	char *copy = strdup(value);
+	char **slot = copy ? array_append(&strv->items, &strv->count, sizeof(*slot)) : NULL;
+
+	if (!slot) {
+		free(copy);
+		return -ENOMEM;
 	}
+	*slot = copy;
 	return 0;
 }
 
@@ -205,16 +228,19 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[D
 	}
 }
 
-int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct cni_strv *out)
+int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct dhcp_strv *out)
 {
 	char name[DNS_NAME_MAX + 1];
 
+	*out = (struct dhcp_strv){ 0 };
 	for (size_t pos = 0; pos < len;) {
 		int r = decode_name(data, len, &pos, name);
-		if (r < 0)
+		if (r == 0)
+			r = strv_push(out, name);
+		if (r < 0) {
+			dhcp_strv_free(out);
 			return r;
-		if (cni_strv_push(out, name) < 0)
-			return -ENOMEM;
+		}
 	}
 	return 0;
 }

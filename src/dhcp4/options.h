@@ -1,11 +1,10 @@
-/* Typed views of DHCP options: names, routes (33, 121), domain search (119). */
+/* Typed views of DHCP options: names, routes (33, 121), address lists (3, 6),
+ * domain search (119). */
 #pragma once
 
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "cni/result.h"
 
 /* "routers", "classless-static-routes", "121", ... (ISC dhclient's names); -EINVAL
  * for anything else. */
@@ -22,11 +21,23 @@ struct dhcp_route {
 int dhcp_decode_classless_routes(const uint8_t *data, size_t len, struct dhcp_route **out, size_t *count);
 /* RFC 2132 5.8: static routes, destination/router pairs, classful destinations. */
 int dhcp_decode_static_routes(const uint8_t *data, size_t len, struct dhcp_route **out, size_t *count);
+/* Owned strings, such as the names of a domain search list. */
+struct dhcp_strv {
+	char **items;
+	size_t count;
+};
+
+/* Frees the strings and the list, and leaves it empty. */
+void dhcp_strv_free(struct dhcp_strv *strv);
+
 /* RFC 3397: a list of domain names in RFC 1035 wire form, compression pointers
- * relative to the start of the (concatenated) option. */
-int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct cni_strv *out);
-/* A list of IPv4 addresses (options 3, 6, 42): appended as text. */
-int dhcp_decode_addresses(const uint8_t *data, size_t len, struct cni_strv *out);
+ * relative to the start of the (concatenated) option. Fills `out` (an empty option
+ * is an empty list); -EBADMSG or -ENOMEM leave it empty, as a malformed list is
+ * dropped whole rather than half-used. */
+int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct dhcp_strv *out);
+/* A list of IPv4 addresses (options 3, 6, 42), in the server's order: -EBADMSG
+ * unless the option is a non-empty multiple of four octets. */
+int dhcp_decode_addresses(const uint8_t *data, size_t len, struct in_addr **out, size_t *count);
 /* The classful prefix length of an address (A /8, B /16, C /24), for options 33
  * and for leases without a subnet mask. */
 uint8_t dhcp_classful_prefix(struct in_addr addr);

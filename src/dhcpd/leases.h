@@ -1,31 +1,46 @@
-/* Leases held by the daemon: one DHCP client per (container, network, interface),
- * driven by the event loop. */
+/* The daemon's table of leases, one per attachment key, and what each lease asks of
+ * its owner: the callers waiting for it answered, its record kept in the state
+ * directory, and its memory freed once it ended. */
 #pragma once
 
-#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#include "dhcpd/daemon.h"
+#include "dhcpd/conn.h"
+#include "dhcpd/lease/lease.h"
+#include "dhcpd/loop.h"
 
-/* DHCP.Allocate: answers `conn` once the lease is bound (or failed). Two calls for one
- * attachment share the same transaction. */
-void leases_allocate(struct daemon *d, json_t *params, struct conn *conn);
-/* DHCP.Release: unicast DHCPRELEASE, then forget; releasing nothing is success. */
-void leases_release(struct daemon *d, json_t *params, struct conn *conn);
-/* DHCP.Check: the attachment holds a valid lease with params.address. Never starts one. */
-void leases_check(struct daemon *d, json_t *params, struct conn *conn);
-/* DHCP.GC: releases the network's leases whose attachment is not in
- * params.validAttachments [{containerID, ifname}]. */
-void leases_gc(struct daemon *d, json_t *params, struct conn *conn);
-json_t *leases_list(struct daemon *d);
-/* Start: resume every saved lease whose pod is still there, release the others. */
-void leases_restore(struct daemon *d);
+#define LEASE_MAX_WAITERS 8
+
+struct lease_slot {
+	struct lease_slot *next;
+	struct leases *table;
+	struct lease *lease;
+	struct conn *waiters[LEASE_MAX_WAITERS]; /* references held */
+	size_t n_waiters;
+	bool ended;
+};
+
+struct leases {
+	struct loop *loop;
+	const char *state_dir;
+	struct lease_slot *slots;
+	size_t count; /* not ended */
+};
+
+void leases_init(struct leases *t, struct loop *loop, const char *state_dir);
+/* A lease for `spec`, in the table (not started); NULL: out of memory. Takes over
+ * spec->client.request_options. */
+struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec);
+/* The lease of an attachment key that has not ended; NULL when none. */
+struct lease_slot *leases_find(const struct leases *t, const char *key);
+/* `conn` is answered when the lease's acquisition ends; -EBUSY when too many wait. */
+int leases_wait(struct lease_slot *slot, struct conn *conn);
 
 /* The earliest timer of any lease; UINT64_MAX when none. */
-uint64_t leases_next_deadline(struct daemon *d);
-void leases_run_timers(struct daemon *d, uint64_t now);
-/* Frees leases that finished (failed, released) during the last loop turn. */
-void leases_reap(struct daemon *d);
-/* A connection went away: stop answering it. */
-void leases_forget_waiter(struct daemon *d, struct conn *conn);
-/* Shutdown: keep every lease on the server (pods keep their addresses). */
-void leases_free_all(struct daemon *d);
+uint64_t leases_next_deadline(const struct leases *t);
+void leases_run_timers(struct leases *t, uint64_t now);
+/* Frees the leases that ended during the last turn of the loop. */
+void leases_reap(struct leases *t);
+/* Shutdown: every lease stays with the server and the pods. */
+void leases_free_all(struct leases *t);

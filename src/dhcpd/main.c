@@ -1,11 +1,13 @@
-/* dhcp: one binary, two roles. `dhcp daemon` is the node daemon that holds leases;
- * run by a container runtime it is the IPAM plugin that asks the daemon. */
+/* dhcp: one binary, two roles. `dhcp daemon` is the node daemon that holds leases
+ * (src/dhcpd); run by a container runtime it is the IPAM plugin that asks the daemon
+ * (src/dhcp), and `dhcp status` / `dhcp list` ask it for an operator. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cni/skel.h"
-#include "dhcpd/daemon.h"
 #include "dhcp/plugin.h"
+#include "dhcp/query.h"
+#include "dhcpd/daemon.h"
 
 static const struct cni_plugin dhcp_plugin = {
 	.name = "dhcp",
@@ -22,6 +24,6 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "daemon") == 0)
 		return daemon_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0))
-		return daemon_client_main(argc - 1, argv + 1);
+		return query_main(argc - 1, argv + 1);
 	return cni_plugin_main(&dhcp_plugin, stdin, stdout);
 }

@@ -12,6 +12,7 @@
 #include "cni/result.h"
 #include "dhcp4/packet.h"
 #include "dhcp4/protocol.h"
+#include "cni/netns.h"
 #include "netns/netns.h"
 #include "rtnl/addr.h"
 #include "rtnl/socket.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dhcpd/daemon.h"
+#include "dhcpd/log.h"
 #include "dhcpd/state.h"
 #include "util/fs.h"
 #include "util/macro.h"
@@ -121,7 +121,7 @@ int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void 
 		json_error_t jerr;
 		json_t *record = json_load_file(path, 0, &jerr);
 		if (!json_is_object(record)) {
-			daemon_log("state %s is unreadable (%s): moved aside to .bad", path, jerr.text);
+			log_warning("state %s is unreadable (%s): moved aside to .bad", path, jerr.text);
 			snprintf(aside, sizeof(aside), "%s.bad", path);
 			rename(path, aside);
 			json_decref(record);

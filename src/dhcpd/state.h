@@ -5,8 +5,6 @@
 
 #include <jansson.h>
 
-#define DHCP_DEFAULT_STATE_DIR "/var/lib/cni/dhcp"
-
 /* Creates the directory (0700) if needed. */
 int state_init(const char *dir);
 /* One daemon per directory: an flock on it, held while the returned fd is open;

@@ -3,6 +3,7 @@
 
 #include "cni/json.h"
 #include "macvlan/config.h"
+#include "util/mac.h"
 #include "util/macro.h"
 
 static const struct {

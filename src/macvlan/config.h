@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "cni/skel.h"
-#include "rtnl/link.h"
+#include "util/mac.h"
 
 struct macvlan_conf {
 	const char *master; /* NULL: the interface of the default route */

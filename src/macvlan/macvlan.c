@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include "cni/delegate.h"
+#include "cni/netns.h"
 #include "macvlan/config.h"
 #include "macvlan/macvlan.h"
 #include "netns/netns.h"
@@ -11,6 +12,7 @@
 #include "rtnl/configure.h"
 #include "rtnl/link.h"
 #include "rtnl/socket.h"
+#include "util/mac.h"
 #include "util/macro.h"
 
 /* Where the plugin works: the container's namespace, and the one holding the master

@@ -3,6 +3,7 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,22 +62,6 @@ void netns_leave(int saved)
 		abort();
 	}
 	close(saved);
-}
-
-int netns_open_cni(const char *path, struct cni_error *err)
-{
-	int fd = netns_open(path);
-
-	if (fd >= 0)
-		return fd;
-	if (fd == -EINVAL)
-		cni_error_set(err, CNI_ERR_NETNS, "cannot open network namespace %s: it is not a network namespace",
-			      path);
-	else
-		cni_error_set(err, CNI_ERR_NETNS, "cannot open network namespace %s: %s", path, strerror(-fd));
-	cni_error_details(err, "CNI_NETNS must be the path of the container's network namespace, e.g. "
-			       "/var/run/netns/NAME or /proc/PID/ns/net, and the container must still exist");
-	return -1;
 }
 
 int netns_sysctl_write(int netns, const char *key, const char *value)

@@ -1,10 +1,6 @@
 /* Network namespaces: open one by path and do work inside it. */
 #pragma once
 
-#include <stdbool.h>
-
-#include "cni/error.h"
-
 /* Opens a namespace file (/run/netns/X, /proc/PID/ns/net); -errno on failure, -EINVAL
  * when the path is not a network namespace (e.g. a file whose namespace mount is gone). */
 int netns_open(const char *path);
@@ -17,9 +13,6 @@ int netns_enter(int target);
 /* Switches back and closes `saved`. Failing to get back is fatal: continuing in the
  * wrong namespace would change the wrong network. */
 void netns_leave(int saved);
-
-/* Opens CNI_NETNS with a CNI error that says what to check. */
-int netns_open_cni(const char *path, struct cni_error *err);
 
 /* Writes `value` to /proc/sys/<key> as seen from inside `netns` (/proc/sys/net is
  * per namespace of the opener). */

@@ -9,6 +9,7 @@
 #include "netns/netns.h"
 #include "rtnl/addr.h"
 #include "rtnl/configure.h"
+#include "util/mac.h"
 #include "util/macro.h"
 
 /* Bound on waiting for IPv6 duplicate address detection, as the reference does. */

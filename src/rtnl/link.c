@@ -119,34 +119,3 @@ int link_delete(struct nl_sock *sk, int index)
 
 	return msg ? nl_transact(sk, msg) : -ENOMEM;
 }
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "aa:bb:cc:dd:ee:ff" or with '-' separators, any case, as Go's net.ParseMAC takes them. */
-bool mac_parse(const char *text, uint8_t mac[MAC_LEN])
-{
-	if (strlen(text) != MAC_STRLEN - 1)
-		return false;
-	for (int i = 0; i < MAC_LEN; i++) {
-		const char *p = text + i * 3;
-		int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
-		if (hi < 0 || lo < 0 || (i < MAC_LEN - 1 && p[2] != text[2]) || (text[2] != ':' && text[2] != '-'))
-			return false;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-void mac_format(const uint8_t mac[MAC_LEN], char buf[MAC_STRLEN])
-{
-	snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}

@@ -7,8 +7,7 @@
 
 #include <netlink/netlink.h>
 
-#define MAC_LEN 6
-#define MAC_STRLEN 18 /* "aa:bb:cc:dd:ee:ff" + NUL */
+#include "util/mac.h"
 
 struct link_info {
 	int index;
@@ -39,6 +38,3 @@ int link_add_macvlan(struct nl_sock *sk, const struct macvlan_spec *spec);
 int link_rename(struct nl_sock *sk, int index, const char *name);
 int link_set_up(struct nl_sock *sk, int index);
 int link_delete(struct nl_sock *sk, int index);
-
-bool mac_parse(const char *text, uint8_t mac[MAC_LEN]);
-void mac_format(const uint8_t mac[MAC_LEN], char buf[MAC_STRLEN]);

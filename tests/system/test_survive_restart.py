@@ -6,6 +6,7 @@ released when it runs again). The reference keeps leases in memory only: a resta
 stops every renewal (containernetworking/plugins#235, #767)."""
 
 import contextlib
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -228,3 +229,30 @@ def test_a_record_write_cut_short_by_the_kill_leaves_the_record_before_it(lab, s
     assert survive.leftovers() == [f"{broken.name}.bad"]
     assert list(survive.records()) == [key]
     assert lease_active(server, cidr.split("/")[0])
+
+
+def test_a_record_of_the_previous_version_is_resumed_and_released(lab, survive, pod, sniffer):
+    """Records of the previous version kept the whole network configuration instead of
+    the client's: an upgraded daemon resumes them with the same client identifier."""
+    server = lab.start_dnsmasq()
+    survive.start()
+    conf = survive.conf("1.0.0")
+    cidr = survive.add(conf, pod, "cnt-v1")["ips"][0]["address"]
+    address = cidr.split("/")[0]
+    [record_file] = [p for p in survive.state_dir.iterdir() if p.name.endswith(".json")]
+    survive.crash()
+    record = json.loads(record_file.read_text())
+    assert record["version"] == 2 and "config" not in record, record
+    old = {k: record[k] for k in ("key", "containerID", "network", "ifName", "netns", "mac", "lease")}
+    old.update(version=1, config=conf, args="IgnoreUnknown=1")
+    record_file.write_text(json.dumps(old))
+
+    daemon = survive.restart()
+    entry = daemon.lease("cnt-v1", conf["name"])
+    assert (entry["state"], entry["address"]) == ("BOUND", cidr), daemon.log()
+    # Its client still says who it is: dnsmasq frees the lease on the DEL's release.
+    wire_mark = len(sniffer.messages())
+    survive.macvlan.ok("DEL", conf, pod, container_id="cnt-v1")
+    wait_for(lambda: lease_released(server, address), 5, f"dnsmasq to free {address}")
+    assert [m["type"] for m in sniffer.messages()[wire_mark:]] == ["RELEASE"]
+    assert survive.records() == {}

@@ -1,6 +1,7 @@
-/* Shared by the DHCPv4 unit tests (test_dhcp_*.c): building messages the way a server
- * would, reading them back, the committed test vectors, and route/result text for
- * readable assertions. The Makefile links each test alone, so all is static inline. */
+/* Shared by the DHCPv4 unit tests (test_dhcp_*.c, test_lease_result.c): building
+ * messages the way a server would, reading them back, the committed test vectors, and
+ * what a lease configures as text for readable assertions. The Makefile links each
+ * test alone, so all is static inline. */
 #pragma once
 
 #include <stdarg.h>
@@ -16,8 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cni/result.h"
 #include "dhcp4/message.h"
+#include "dhcp4/options.h"
 #include "dhcp4/protocol.h"
 
 #define DH_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
@@ -148,52 +149,60 @@ static inline struct dhcp_message *parse_or_fail(const uint8_t *data, size_t len
 		assert_addr_equal(a_, (text));                                                          \
 	} while (0)
 
-/* ---- CNI results as text ---- */
+/* ---- what a lease configures, as text ---- */
 
-/* "198.51.100.0/24 via 192.0.2.254", "203.0.113.7/32 scope link", with " metric N"
- * when the route has a priority. */
-static inline void route_text(const struct cni_route *r, char *buf, size_t cap)
+/* "198.51.100.0/24 via 192.0.2.254", or "203.0.113.7/32 on link" for a 0.0.0.0 next
+ * hop (RFC 3442). */
+static inline void dhcp_route_text(const struct dhcp_route *r, char *buf, size_t cap)
 {
-	char dst[IP_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
-	int n;
+	char dst[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 
-	ip_prefix_format(&r->dst, dst);
-	if (r->has_gw) {
-		ip_addr_format(&r->gw, gw);
-		n = snprintf(buf, cap, "%s via %s", dst, gw);
-	} else {
-		n = snprintf(buf, cap, "%s", dst);
+	inet_ntop(AF_INET, &r->dst, dst, sizeof(dst));
+	if (r->gateway.s_addr == INADDR_ANY) {
+		snprintf(buf, cap, "%s/%u on link", dst, r->prefix_len);
+		return;
 	}
-	if (r->has_scope)
-		n += snprintf(buf + n, cap - (size_t)n, " scope %s", r->scope == CNI_SCOPE_LINK ? "link" : "other");
-	if (r->priority)
-		snprintf(buf + n, cap - (size_t)n, " metric %d", r->priority);
+	inet_ntop(AF_INET, &r->gateway, gw, sizeof(gw));
+	snprintf(buf, cap, "%s/%u via %s", dst, r->prefix_len, gw);
 }
 
-/* Compares the result's routes, in order, with the NULL-terminated `want`. */
-static inline void assert_routes(const struct cni_result *res, const char *const *want)
+/* Compares `n` routes, in order, with the NULL-terminated `want`. */
+static inline void assert_route_list(const struct dhcp_route *routes, size_t n, const char *const *want)
 {
-	size_t n = 0;
+	size_t i = 0;
 
-	for (; want[n]; n++) {
+	for (; want[i]; i++) {
 		char got[128];
-		if (n >= res->n_routes)
-			fail_msg("route %zu missing: expected \"%s\"", n, want[n]);
-		route_text(&res->routes[n], got, sizeof(got));
-		if (strcmp(got, want[n]) != 0)
-			fail_msg("route %zu is \"%s\", expected \"%s\"", n, got, want[n]);
+		if (i >= n)
+			fail_msg("route %zu missing: expected \"%s\"", i, want[i]);
+		dhcp_route_text(&routes[i], got, sizeof(got));
+		if (strcmp(got, want[i]) != 0)
+			fail_msg("route %zu is \"%s\", expected \"%s\"", i, got, want[i]);
 	}
-	if (res->n_routes != n) {
+	if (n != i) {
 		char extra[128];
-		route_text(&res->routes[n], extra, sizeof(extra));
-		fail_msg("%zu routes, expected %zu; the first extra one is \"%s\"", res->n_routes, n, extra);
+		dhcp_route_text(&routes[i], extra, sizeof(extra));
+		fail_msg("%zu routes, expected %zu; the first extra one is \"%s\"", n, i, extra);
 	}
 }
 
 #define ROUTES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NO_ROUTES ((const char *const[]){ NULL })
 
-static inline void assert_strv(const struct cni_strv *got, const char *const *want)
+/* Compares `n` addresses, in order, with the NULL-terminated `want`. */
+static inline void assert_addr_list(const struct in_addr *addrs, size_t n, const char *const *want)
+{
+	size_t i = 0;
+
+	for (; want[i]; i++) {
+		if (i >= n)
+			fail_msg("address %zu missing: expected %s", i, want[i]);
+		assert_addr_equal(addrs[i], want[i]);
+	}
+	assert_int_equal(n, i);
+}
+
+static inline void assert_strv(const struct dhcp_strv *got, const char *const *want)
 {
 	size_t n = 0;
 
@@ -207,23 +216,6 @@ static inline void assert_strv(const struct cni_strv *got, const char *const *wa
 
 #define STRV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NO_STRV ((const char *const[]){ NULL })
-
-static inline void assert_ip(const struct cni_result *res, const char *address, const char *gateway)
-{
-	char text[IP_PREFIX_STRLEN];
-
-	assert_int_equal(res->n_ips, 1);
-	ip_prefix_format(&res->ips[0].address, text);
-	assert_string_equal(text, address);
-	assert_int_equal(res->ips[0].address.addr.family, AF_INET);
-	if (gateway) {
-		assert_true(res->ips[0].has_gateway);
-		ip_addr_format(&res->ips[0].gateway, text);
-		assert_string_equal(text, gateway);
-	} else {
-		assert_false(res->ips[0].has_gateway);
-	}
-}
 
 /* ---- test vectors captured from real servers (tests/vectors/README.md) ---- */
 

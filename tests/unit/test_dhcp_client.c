@@ -27,7 +27,9 @@ struct rig {
 	struct dhcp_output out;    /* the last message popped */
 	struct dhcp_message *sent; /* ... parsed */
 	struct dhcp_event ev;      /* the last event popped */
-	char log[256];
+	char log[256];             /* the last line logged ... */
+	int log_priority;          /* ... and its syslog priority */
+	char trace[1024];          /* the LOG_DEBUG lines, one per line */
 };
 
 /* A scripted server: its identifier, the address it hands out, the lease it grants. */
@@ -48,11 +50,15 @@ static uint32_t fake_random(void *ctx)
 	return r->rand_base + ++r->rand_calls * JITTER_MOD;
 }
 
-static void fake_log(void *ctx, const char *message)
+static void fake_log(void *ctx, int priority, const char *message)
 {
 	struct rig *r = ctx;
+	size_t used = strlen(r->trace);
 
 	snprintf(r->log, sizeof(r->log), "%s", message);
+	r->log_priority = priority;
+	if (priority == LOG_DEBUG)
+		snprintf(r->trace + used, sizeof(r->trace) - used, "%s\n", message);
 }
 
 static void rig_init(struct rig *r, bool broadcast, const struct dhcp_timing *timing)
@@ -109,7 +115,7 @@ static const struct dhcp_message *sent(struct rig *r, uint8_t type)
 {
 	if (!dhcp_client_pop_output(&r->c, &r->out))
 		fail_msg("expected a %s, nothing was sent (state %s)", dhcp_message_type_name(type),
-			 dhcp_client_state_name(r->c.state));
+			 dhcp_client_state_name(dhcp_client_get_state(&r->c)));
 	free(r->sent);
 	r->sent = parse_or_fail(r->out.data, r->out.len);
 	if (dhcp_message_type(r->sent) != type)
@@ -126,7 +132,8 @@ static void assert_nothing_sent(struct rig *r)
 	struct dhcp_output out;
 
 	if (dhcp_client_pop_output(&r->c, &out))
-		fail_msg("unexpected %s in state %s", dhcp_message_type_name(out.type), dhcp_client_state_name(r->c.state));
+		fail_msg("unexpected %s in state %s", dhcp_message_type_name(out.type),
+			 dhcp_client_state_name(dhcp_client_get_state(&r->c)));
 }
 
 /* Pops the next event, which must be of `type`; returns its reason. */
@@ -147,7 +154,8 @@ static void assert_no_event(struct rig *r)
 		fail_msg("unexpected event %s: %s", dhcp_event_name(ev.type), ev.reason);
 }
 
-#define assert_state(r, want) assert_string_equal(dhcp_client_state_name((r)->c.state), dhcp_client_state_name(want))
+#define assert_state(r, want)                                                                   \
+	assert_string_equal(dhcp_client_state_name(dhcp_client_get_state(&(r)->c)), dhcp_client_state_name(want))
 
 /* The clock moves to `ms` and the client is told. */
 static void at(struct rig *r, uint64_t ms)
@@ -171,10 +179,10 @@ static uint64_t fire(struct rig *r)
  * times, so a broken timer fails the test instead of hanging it. */
 static void fire_until(struct rig *r, enum dhcp_client_state state)
 {
-	for (unsigned i = 0; r->c.state != state; i++) {
+	for (unsigned i = 0; dhcp_client_get_state(&r->c) != state; i++) {
 		if (i == 100)
 			fail_msg("not %s after 100 timers (%s)", dhcp_client_state_name(state),
-				 dhcp_client_state_name(r->c.state));
+				 dhcp_client_state_name(dhcp_client_get_state(&r->c)));
 		fire(r);
 		dhcp_client_pop_output(&r->c, &r->out);
 	}
@@ -300,7 +308,7 @@ static void discover_follows_table_5(void **state)
 	assert_int_equal(ntohs(msg->header.secs), 1);
 	assert_int_equal(msg->header.ciaddr, 0);
 	assert_int_equal(msg->header.flags, 0);
-	assert_int_equal(sent_xid(r), r->c.xid);
+	assert_int_equal(sent_xid(r), dhcp_client_xid(&r->c));
 	assert_int_equal(sent_xid(r), RAND_MID + JITTER_MOD); /* the first random number */
 	assert_option_absent(msg, DHCP_OPTION_REQUESTED_IP_ADDRESS);
 	assert_option_absent(msg, DHCP_OPTION_SERVER_IDENTIFIER);
@@ -642,7 +650,7 @@ static void nak_in_selecting_is_ignored(void **state)
 	answer(r, &srv1, DHCPNAK);
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_SELECTING);
-	assert_int_equal(r->c.xid, xid);
+	assert_int_equal(dhcp_client_xid(&r->c), xid);
 	answer(r, &srv1, DHCPOFFER);
 	sent(r, DHCPREQUEST);
 }
@@ -867,6 +875,7 @@ static void malformed_and_unexpected_replies_are_dropped(void **state)
 	assert_int_equal(r->c.counters.dropped, 1);
 	assert_string_equal(r->c.counters.last_drop, "malformed: shorter than a DHCP header");
 	assert_non_null(strstr(r->log, "malformed"));
+	assert_int_equal(r->log_priority, LOG_INFO);
 	msg_reply(&m, DHCPINFORM, sent_xid(r), NULL, "192.0.2.1");
 	msg_finish(&m);
 	receive(r, &m);
@@ -1231,6 +1240,183 @@ static void reacquired_lease_with_the_same_address_is_bound(void **state)
 	event(r, DHCP_EVENT_BOUND);
 }
 
+/* ---- the log ---- */
+
+static void transitions_are_logged_at_debug_level_with_the_xid(void **state)
+{
+	struct rig *r = *state;
+	char want[64];
+
+	dhcp_client_start(&r->c, r->now);
+	sent(r, DHCPDISCOVER);
+	answer(r, &srv1, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	snprintf(want, sizeof(want), "SELECTING -> REQUESTING, xid 0x%08x", sent_xid(r));
+	assert_string_equal(r->log, want);
+	assert_int_equal(r->log_priority, LOG_DEBUG);
+}
+
+static void debug_log_traces_every_transition_once(void **state)
+{
+	struct rig *r = *state;
+	char want[512];
+
+	bind_to(r, &srv1);
+	uint32_t dora = sent_xid(r);
+	fire(r);
+	sent(r, DHCPREQUEST);
+	uint32_t renew = sent_xid(r);
+	answer(r, &srv1, DHCPNAK);
+	sent(r, DHCPREQUEST);
+	uint32_t reboot = sent_xid(r);
+	dhcp_client_release(&r->c, r->now);
+	dhcp_client_stop(&r->c); /* STOPPED already: no transition */
+	snprintf(want, sizeof(want),
+		 "STOPPED -> INIT, xid 0x00000000\n"
+		 "INIT -> SELECTING, xid 0x%08x\n"
+		 "SELECTING -> REQUESTING, xid 0x%08x\n"
+		 "REQUESTING -> GRANTED, xid 0x%08x\n"
+		 "GRANTED -> BOUND, xid 0x%08x\n"
+		 "BOUND -> RENEWING, xid 0x%08x\n"
+		 "RENEWING -> INIT-REBOOT, xid 0x%08x\n"
+		 "INIT-REBOOT -> REBOOTING, xid 0x%08x\n"
+		 "REBOOTING -> STOPPED, xid 0x%08x\n",
+		 dora, dora, dora, dora, renew, renew, reboot, reboot);
+	assert_string_equal(r->trace, want);
+}
+
+static void full_event_queue_drops_with_a_warning(void **state)
+{
+	struct rig *r = *state;
+
+	/* GRANTED, BOUND and three renewals, none popped: the fifth finds no room. */
+	request(r, &srv1);
+	answer(r, &srv1, DHCPACK);
+	dhcp_client_accept(&r->c, r->now);
+	for (int i = 0; i < 3; i++) {
+		fire(r);
+		sent(r, DHCPREQUEST);
+		answer(r, &srv1, DHCPACK);
+	}
+	assert_string_equal(r->log, "event queue full, dropping renewed");
+	assert_int_equal(r->log_priority, LOG_WARNING);
+	event(r, DHCP_EVENT_GRANTED);
+	event(r, DHCP_EVENT_BOUND);
+	event(r, DHCP_EVENT_RENEWED);
+	event(r, DHCP_EVENT_RENEWED);
+	assert_no_event(r);
+}
+
+static void message_too_large_is_not_sent_and_logged_as_an_error(void **state)
+{
+	struct rig *r = *state;
+	struct dhcp_client_config config = { 0 };
+
+	/* Request options that fill the whole frame (PADs): no room for the rest. */
+	dhcp_client_free(&r->c);
+	memcpy(config.mac, test_mac, 6);
+	config.request_options = calloc(1, DHCP_OUTPUT_MAX);
+	assert_non_null(config.request_options);
+	config.request_options_len = DHCP_OUTPUT_MAX;
+	dhcp_client_init(&r->c, &config, fake_random, fake_log, r);
+	dhcp_client_start(&r->c, r->now);
+	assert_nothing_sent(r);
+	assert_string_equal(r->log, "DHCPDISCOVER does not fit in 1472 octets: not sent");
+	assert_int_equal(r->log_priority, LOG_ERR);
+	assert_state(r, DHCP_STATE_SELECTING);
+}
+
+/* ---- getters ---- */
+
+static void state_and_xid_follow_the_exchange(void **state)
+{
+	struct rig *r = *state;
+
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_STOPPED);
+	dhcp_client_start(&r->c, r->now);
+	sent(r, DHCPDISCOVER);
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_SELECTING);
+	assert_int_equal(dhcp_client_xid(&r->c), sent_xid(r));
+	uint32_t dora = sent_xid(r);
+	answer(r, &srv1, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_REQUESTING);
+	assert_int_equal(dhcp_client_xid(&r->c), dora);
+	answer(r, &srv1, DHCPACK);
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_GRANTED);
+	dhcp_client_accept(&r->c, r->now);
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_BOUND);
+	/* A renewal is a transaction of its own: the socket filter must follow. */
+	fire(r);
+	sent(r, DHCPREQUEST);
+	assert_int_equal(dhcp_client_get_state(&r->c), DHCP_STATE_RENEWING);
+	assert_int_equal(dhcp_client_xid(&r->c), sent_xid(r));
+	assert_int_not_equal(dhcp_client_xid(&r->c), dora);
+}
+
+static void last_lease_is_none_before_the_first_bind(void **state)
+{
+	struct rig *r = *state;
+
+	assert_null(dhcp_client_last_lease(&r->c));
+	grant(r, &srv1);
+	/* Granted is not bound yet: the caller may still decline it. */
+	assert_null(dhcp_client_last_lease(&r->c));
+	dhcp_client_decline(&r->c, r->now, "in use");
+	assert_null(dhcp_client_last_lease(&r->c));
+}
+
+static void last_lease_outlives_a_nak(void **state)
+{
+	struct rig *r = *state;
+
+	bind_to(r, &srv1);
+	assert_ptr_equal(dhcp_client_last_lease(&r->c), dhcp_client_lease(&r->c));
+	fire(r);
+	sent(r, DHCPREQUEST);
+	answer(r, &srv1, DHCPNAK);
+	event(r, DHCP_EVENT_LOST);
+	assert_null(dhcp_client_lease(&r->c));
+	assert_non_null(dhcp_client_last_lease(&r->c));
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.100");
+	/* Bound again, to another address: that one is the last lease now. */
+	sent(r, DHCPREQUEST);
+	answer(r, &srv2, DHCPACK);
+	event(r, DHCP_EVENT_GRANTED);
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.100");
+	dhcp_client_accept(&r->c, r->now);
+	event(r, DHCP_EVENT_ADDRESS_CHANGED);
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.200");
+}
+
+static void last_lease_outlives_an_expiry_and_a_release(void **state)
+{
+	struct rig *r = *state;
+
+	bind_to(r, &srv1);
+	fire_until(r, DHCP_STATE_SELECTING);
+	event(r, DHCP_EVENT_EXPIRED);
+	assert_null(dhcp_client_lease(&r->c));
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.100");
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->server_id, "192.0.2.1");
+
+	dhcp_client_free(&r->c);
+	rig_init(r, false, NULL);
+	bind_to(r, &srv1);
+	dhcp_client_release(&r->c, r->now);
+	assert_null(dhcp_client_lease(&r->c));
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.100");
+}
+
+static void last_lease_of_a_lost_saved_lease_is_that_lease(void **state)
+{
+	struct rig *r = *state;
+
+	resume_at(r, T0 + S(100), true);
+	assert_null(dhcp_client_lease(&r->c));
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "192.0.2.100");
+}
+
 static void names_of_states_and_events(void **state)
 {
 	(void)state;
@@ -1299,6 +1485,15 @@ int main(void)
 		T(renew_ack_with_another_address_changes_it),
 		T(reacquired_lease_with_another_address_changes_it),
 		T(reacquired_lease_with_the_same_address_is_bound),
+		T(transitions_are_logged_at_debug_level_with_the_xid),
+		T(debug_log_traces_every_transition_once),
+		T(full_event_queue_drops_with_a_warning),
+		T(message_too_large_is_not_sent_and_logged_as_an_error),
+		T(state_and_xid_follow_the_exchange),
+		T(last_lease_is_none_before_the_first_bind),
+		T(last_lease_outlives_a_nak),
+		T(last_lease_outlives_an_expiry_and_a_release),
+		T(last_lease_of_a_lost_saved_lease_is_that_lease),
 		T(names_of_states_and_events),
 	};
 	return cmocka_run_group_tests_name("dhcp_client", tests, NULL, NULL);

@@ -1,5 +1,5 @@
-/* Leases from DHCPACKs (times, prefix, RFC 2131 4.4.5 T1/T2 sanity) and lease -> CNI
- * result (RFC 3442 precedence, option 33, DNS from 6/15/119, malformed options). */
+/* Leases from DHCPACKs (times, prefix, RFC 2131 4.4.5 T1/T2 sanity) and what they
+ * configure (RFC 3442 precedence, option 33, DNS from 6/15/119, malformed options). */
 #include "dhcp_helpers.h"
 
 #include "dhcp4/lease.h"
@@ -247,16 +247,7 @@ static void lease_copy_is_deep(void **state)
 	dhcp_lease_clear(&b);
 }
 
-/* ---- lease -> CNI result ---- */
-
-static void result_of(struct test_msg *m, int priority, struct cni_result *res)
-{
-	struct dhcp_lease lease;
-
-	lease_of(m, &lease);
-	assert_int_equal(dhcp_lease_to_result(&lease, priority, res), 0);
-	dhcp_lease_clear(&lease);
-}
+/* ---- what the lease configures ---- */
 
 static void full_ack(struct test_msg *m)
 {
@@ -268,114 +259,147 @@ static void full_ack(struct test_msg *m)
 	msg_put(m, DHCP_OPTION_DOMAIN_SEARCH, "\x01" "a\x07" "example\x00\x01" "b\xc0\x02", 15);
 }
 
-static void result_has_address_gateway_default_route_and_dns(void **state)
+/* The lease's routes, compared with `want` (NO_ROUTES: the lease has none). */
+static void assert_lease_routes(struct test_msg *m, const char *const *want)
 {
-	struct cni_result res;
+	struct dhcp_lease lease;
+	struct dhcp_route *routes;
+	size_t n;
+
+	lease_of(m, &lease);
+	assert_int_equal(dhcp_lease_get_routes(&lease, &routes, &n), want[0] ? 0 : -ENODATA);
+	assert_route_list(routes, n, want);
+	free(routes);
+	dhcp_lease_clear(&lease);
+}
+
+/* The gateway, or NULL when the lease has none. */
+static void assert_lease_router(struct test_msg *m, const char *want)
+{
+	struct dhcp_lease lease;
+	struct in_addr router;
+
+	lease_of(m, &lease);
+	assert_int_equal(dhcp_lease_get_router(&lease, &router), want ? 0 : -ENODATA);
+	assert_addr_equal(router, want ? want : "0.0.0.0");
+	dhcp_lease_clear(&lease);
+}
+
+static void full_ack_gives_router_default_route_and_dns(void **state)
+{
+	struct dhcp_lease lease;
+	struct in_addr router, *dns;
+	struct dhcp_strv search;
+	char *domain;
+	size_t n;
 	struct test_msg m;
 	(void)state;
 
 	full_ack(&m);
-	result_of(&m, 0, &res);
-	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
-	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
-	assert_strv(&res.dns.nameservers, STRV("192.0.2.53", "192.0.2.54"));
-	assert_string_equal(res.dns.domain, "example.test");
-	assert_strv(&res.dns.search, STRV("a.example", "b.example"));
-	assert_int_equal(res.n_interfaces, 0);
-	assert_int_equal(res.ips[0].interface, -1); /* IPAM: no interface */
-	cni_result_free(&res);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_router(&lease, &router), 0);
+	assert_addr_equal(router, "192.0.2.1");
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), 0);
+	assert_addr_list(dns, n, STRV("192.0.2.53", "192.0.2.54"));
+	free(dns);
+	assert_int_equal(dhcp_lease_get_domain_name(&lease, &domain), 0);
+	assert_string_equal(domain, "example.test");
+	free(domain);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), 0);
+	assert_strv(&search, STRV("a.example", "b.example"));
+	dhcp_strv_free(&search);
+	dhcp_lease_clear(&lease);
+
+	full_ack(&m);
+	assert_lease_routes(&m, ROUTES("0.0.0.0/0 via 192.0.2.1"));
 }
 
 static void classless_routes_win_over_router_and_static_routes(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	full_ack(&m);
 	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
 	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\xc0\x00\x02\xfe\x00\xc0\x00\x02\x02", 13);
-	result_of(&m, 0, &res);
-	/* RFC 3442: routes from 121 only; the address's gateway still names option 3. */
-	assert_routes(&res, ROUTES("198.51.100.0/24 via 192.0.2.254", "0.0.0.0/0 via 192.0.2.2"));
-	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
-	cni_result_free(&res);
+	/* RFC 3442: routes from 121 only; option 3 still names the gateway. */
+	assert_lease_routes(&m, ROUTES("198.51.100.0/24 via 192.0.2.254", "0.0.0.0/0 via 192.0.2.2"));
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\xc0\x00\x02\xfe\x00\xc0\x00\x02\x02", 13);
+	assert_lease_router(&m, "192.0.2.1");
 }
 
-static void zero_next_hop_is_a_link_scope_route(void **state)
+static void classless_zero_next_hop_is_on_link(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	full_ack(&m);
 	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x20\xcb\x00\x71\x07\x00\x00\x00\x00", 9);
-	result_of(&m, 0, &res);
-	assert_routes(&res, ROUTES("203.0.113.7/32 scope link"));
-	assert_false(res.routes[0].has_gw);
-	assert_int_equal(res.routes[0].scope, CNI_SCOPE_LINK);
-	cni_result_free(&res);
+	assert_lease_routes(&m, ROUTES("203.0.113.7/32 on link"));
 }
 
 static void static_routes_then_default_via_router(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	full_ack(&m);
 	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09\xac\x10\x00\x00\xc0\x00\x02\x0a", 16);
-	result_of(&m, 0, &res);
-	assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9", "172.16.0.0/16 via 192.0.2.10", "0.0.0.0/0 via 192.0.2.1"));
-	assert_false(res.routes[0].has_scope);
-	cni_result_free(&res);
-}
-
-static void priority_is_every_routes_metric(void **state)
-{
-	struct cni_result res;
-	struct test_msg m;
-	(void)state;
-
-	full_ack(&m);
+	assert_lease_routes(&m,
+			    ROUTES("10.0.0.0/8 via 192.0.2.9", "172.16.0.0/16 via 192.0.2.10", "0.0.0.0/0 via 192.0.2.1"));
+	/* Static routes without a router: no default route. */
+	ack_begin(&m);
 	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
-	result_of(&m, 300, &res);
-	assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9 metric 300", "0.0.0.0/0 via 192.0.2.1 metric 300"));
-	cni_result_free(&res);
-
-	full_ack(&m);
-	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\x00\x00\x00\x00\x00\xc0\x00\x02\x02", 13);
-	result_of(&m, 50, &res);
-	assert_routes(&res, ROUTES("198.51.100.0/24 scope link metric 50", "0.0.0.0/0 via 192.0.2.2 metric 50"));
-	cni_result_free(&res);
+	assert_lease_routes(&m, ROUTES("10.0.0.0/8 via 192.0.2.9"));
 }
 
 static void first_router_is_the_gateway(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	ack_begin(&m);
 	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x02\xc0\x00\x02\x03", 8);
-	result_of(&m, 0, &res);
-	assert_ip(&res, "192.0.2.100/24", "192.0.2.2");
-	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.2"));
-	cni_result_free(&res);
+	assert_lease_router(&m, "192.0.2.2");
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x02\xc0\x00\x02\x03", 8);
+	assert_lease_routes(&m, ROUTES("0.0.0.0/0 via 192.0.2.2"));
 }
 
-static void bare_ack_gives_only_the_address(void **state)
+static void bare_ack_configures_nothing(void **state)
 {
-	struct cni_result res;
+	struct dhcp_lease lease;
+	struct dhcp_route *routes = (void *)1;
+	struct in_addr *dns = (void *)1;
+	struct dhcp_strv search = { (void *)1, 1 };
+	char *domain = (void *)1;
+	size_t n = 1;
 	struct test_msg m;
 	(void)state;
 
 	ack_begin(&m);
-	result_of(&m, 0, &res);
-	assert_ip(&res, "192.0.2.100/24", NULL);
-	assert_routes(&res, NO_ROUTES);
-	assert_true(cni_dns_empty(&res.dns));
-	cni_result_free(&res);
+	assert_lease_router(&m, NULL);
+	ack_begin(&m);
+	lease_of(&m, &lease);
+	/* -ENODATA leaves every output empty. */
+	assert_int_equal(dhcp_lease_get_routes(&lease, &routes, &n), -ENODATA);
+	assert_null(routes);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(dhcp_lease_get_classless_routes(&lease, &routes, &n), -ENODATA);
+	assert_null(routes);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), -ENODATA);
+	assert_null(dns);
+	assert_int_equal(n, 0);
+	assert_int_equal(dhcp_lease_get_domain_name(&lease, &domain), -ENODATA);
+	assert_null(domain);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), -ENODATA);
+	assert_null(search.items);
+	assert_int_equal(search.count, 0);
+	dhcp_lease_clear(&lease);
 }
 
 static void malformed_classless_routes_fall_back_to_33_and_3(void **state)
@@ -391,53 +415,81 @@ static void malformed_classless_routes_fall_back_to_33_and_3(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < DH_N_ELEMENTS(bad); i++) {
-		struct cni_result res;
 		struct test_msg m;
 		full_ack(&m);
 		msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02\x09", 8);
 		msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, bad[i].data, bad[i].len);
-		result_of(&m, 0, &res);
-		assert_routes(&res, ROUTES("10.0.0.0/8 via 192.0.2.9", "0.0.0.0/0 via 192.0.2.1"));
-		cni_result_free(&res);
+		assert_lease_routes(&m, ROUTES("10.0.0.0/8 via 192.0.2.9", "0.0.0.0/0 via 192.0.2.1"));
 	}
 }
 
 static void malformed_static_routes_are_skipped(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	full_ack(&m);
 	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x0a\x00\x00\x00\xc0\x00\x02", 7);
-	result_of(&m, 0, &res);
-	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
-	cni_result_free(&res);
+	assert_lease_routes(&m, ROUTES("0.0.0.0/0 via 192.0.2.1"));
+	/* Only the illegal default destination (RFC 2132 5.8): no static route at all. */
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_STATIC_ROUTE, "\x00\x00\x00\x00\xc0\x00\x02\x09", 8);
+	assert_lease_routes(&m, ROUTES("0.0.0.0/0 via 192.0.2.1"));
 }
 
-static void malformed_router_gives_no_gateway(void **state)
+static void malformed_router_gives_no_gateway_and_no_default_route(void **state)
 {
-	struct cni_result res;
 	struct test_msg m;
 	(void)state;
 
 	ack_begin(&m);
 	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02", 3);
-	result_of(&m, 0, &res);
-	assert_ip(&res, "192.0.2.100/24", NULL);
-	assert_routes(&res, NO_ROUTES);
-	cni_result_free(&res);
+	assert_lease_router(&m, NULL);
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02", 3);
+	assert_lease_routes(&m, NO_ROUTES);
 
 	ack_begin(&m);
 	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x01\xc0", 5);
-	result_of(&m, 0, &res);
-	assert_ip(&res, "192.0.2.100/24", NULL);
-	cni_result_free(&res);
+	assert_lease_router(&m, NULL);
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "", 0);
+	assert_lease_router(&m, NULL);
+}
+
+static void classless_routes_as_the_server_sent_them(void **state)
+{
+	struct dhcp_lease lease;
+	struct dhcp_route *routes;
+	size_t n;
+	struct test_msg m;
+	(void)state;
+
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE,
+		"\x18\xc6\x33\x64\xc0\x00\x02\xfe\x20\xcb\x00\x71\x07\x00\x00\x00\x00", 17);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_classless_routes(&lease, &routes, &n), 0);
+	assert_route_list(routes, n, ROUTES("198.51.100.0/24 via 192.0.2.254", "203.0.113.7/32 on link"));
+	free(routes);
+	dhcp_lease_clear(&lease);
+
+	/* Malformed: none, and options 3 and 33 are not asked for here. */
+	full_ack(&m);
+	msg_put(&m, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, "\x18\xc6\x33\x64\xc0\x00\x02", 7);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_classless_routes(&lease, &routes, &n), -ENODATA);
+	assert_null(routes);
+	dhcp_lease_clear(&lease);
 }
 
 static void malformed_dns_options_are_skipped_one_by_one(void **state)
 {
-	struct cni_result res;
+	struct dhcp_lease lease;
+	struct in_addr *dns;
+	struct dhcp_strv search;
+	char *domain;
+	size_t n;
 	struct test_msg m;
 	(void)state;
 
@@ -447,30 +499,56 @@ static void malformed_dns_options_are_skipped_one_by_one(void **state)
 	msg_put(&m, DHCP_OPTION_DOMAIN_NAME, "example.test", 12);
 	/* "a", then a name with a forward pointer: the whole list goes, not half of it. */
 	msg_put(&m, DHCP_OPTION_DOMAIN_SEARCH, "\x01" "a\x00\x01" "b\xc0\x09", 7);
-	result_of(&m, 0, &res);
-	assert_strv(&res.dns.nameservers, NO_STRV);
-	assert_string_equal(res.dns.domain, "example.test");
-	assert_strv(&res.dns.search, NO_STRV);
-	assert_ip(&res, "192.0.2.100/24", "192.0.2.1");
-	assert_routes(&res, ROUTES("0.0.0.0/0 via 192.0.2.1"));
-	cni_result_free(&res);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), -ENODATA);
+	assert_null(dns);
+	assert_int_equal(dhcp_lease_get_domain_name(&lease, &domain), 0);
+	assert_string_equal(domain, "example.test");
+	free(domain);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), -ENODATA);
+	assert_strv(&search, NO_STRV);
+	dhcp_lease_clear(&lease);
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_ROUTER, "\xc0\x00\x02\x01", 4);
+	assert_lease_routes(&m, ROUTES("0.0.0.0/0 via 192.0.2.1"));
+}
+
+static void empty_search_list_is_none(void **state)
+{
+	struct dhcp_lease lease;
+	struct dhcp_strv search;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_DOMAIN_SEARCH, "", 0);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), -ENODATA);
+	assert_int_equal(search.count, 0);
+	dhcp_lease_clear(&lease);
 }
 
 static const char *domain_of(const void *data, size_t len)
 {
 	static char kept[300];
-	struct cni_result res;
+	struct dhcp_lease lease;
 	struct test_msg m;
+	char *domain;
+	int r;
 
 	ack_begin(&m);
 	msg_put(&m, DHCP_OPTION_DOMAIN_NAME, data, len);
-	result_of(&m, 0, &res);
-	if (!res.dns.domain) {
-		cni_result_free(&res);
+	lease_of(&m, &lease);
+	r = dhcp_lease_get_domain_name(&lease, &domain);
+	dhcp_lease_clear(&lease);
+	if (r == -ENODATA) {
+		assert_null(domain);
 		return NULL;
 	}
-	snprintf(kept, sizeof(kept), "%s", res.dns.domain);
-	cni_result_free(&res);
+	assert_int_equal(r, 0);
+	snprintf(kept, sizeof(kept), "%s", domain);
+	free(domain);
 	return kept;
 }
 
@@ -495,18 +573,38 @@ static void unusable_domain_names_are_skipped(void **state)
 	assert_null(domain_of("a\0b", 3));
 }
 
-static void unparsable_ack_is_ebadmsg(void **state)
+static void unparsable_ack_is_ebadmsg_for_every_getter(void **state)
 {
 	struct dhcp_lease lease;
-	struct cni_result res;
+	struct in_addr router, *dns = (void *)1;
+	struct dhcp_route *routes = (void *)1;
+	struct dhcp_strv search = { (void *)1, 1 };
+	char *domain = (void *)1;
+	size_t n = 1;
 	(void)state;
 
 	times_of(120, 0, 0, &lease);
 	lease.ack[DHCP_HEADER_LEN] = 0; /* the cookie */
-	assert_int_equal(dhcp_lease_to_result(&lease, 0, &res), -EBADMSG);
-	assert_int_equal(res.n_ips, 0);
-	assert_int_equal(res.n_routes, 0);
+	assert_int_equal(dhcp_lease_get_router(&lease, &router), -EBADMSG);
+	assert_int_equal(router.s_addr, INADDR_ANY);
+	assert_int_equal(dhcp_lease_get_routes(&lease, &routes, &n), -EBADMSG);
+	assert_null(routes);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(dhcp_lease_get_classless_routes(&lease, &routes, &n), -EBADMSG);
+	assert_null(routes);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), -EBADMSG);
+	assert_null(dns);
+	assert_int_equal(n, 0);
+	assert_int_equal(dhcp_lease_get_domain_name(&lease, &domain), -EBADMSG);
+	assert_null(domain);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), -EBADMSG);
+	assert_int_equal(search.count, 0);
 	dhcp_lease_clear(&lease);
+	/* A cleared lease has no ACK at all. */
+	assert_int_equal(dhcp_lease_get_router(&lease, &router), -EBADMSG);
 }
 
 int main(void)
@@ -526,20 +624,21 @@ int main(void)
 		cmocka_unit_test(lease_records_address_and_server),
 		cmocka_unit_test(messages_without_address_or_server_are_refused),
 		cmocka_unit_test(lease_copy_is_deep),
-		cmocka_unit_test(result_has_address_gateway_default_route_and_dns),
+		cmocka_unit_test(full_ack_gives_router_default_route_and_dns),
 		cmocka_unit_test(classless_routes_win_over_router_and_static_routes),
-		cmocka_unit_test(zero_next_hop_is_a_link_scope_route),
+		cmocka_unit_test(classless_zero_next_hop_is_on_link),
 		cmocka_unit_test(static_routes_then_default_via_router),
-		cmocka_unit_test(priority_is_every_routes_metric),
 		cmocka_unit_test(first_router_is_the_gateway),
-		cmocka_unit_test(bare_ack_gives_only_the_address),
+		cmocka_unit_test(bare_ack_configures_nothing),
 		cmocka_unit_test(malformed_classless_routes_fall_back_to_33_and_3),
 		cmocka_unit_test(malformed_static_routes_are_skipped),
-		cmocka_unit_test(malformed_router_gives_no_gateway),
+		cmocka_unit_test(malformed_router_gives_no_gateway_and_no_default_route),
+		cmocka_unit_test(classless_routes_as_the_server_sent_them),
 		cmocka_unit_test(malformed_dns_options_are_skipped_one_by_one),
+		cmocka_unit_test(empty_search_list_is_none),
 		cmocka_unit_test(domain_name_loses_trailing_nul_and_dot),
 		cmocka_unit_test(unusable_domain_names_are_skipped),
-		cmocka_unit_test(unparsable_ack_is_ebadmsg),
+		cmocka_unit_test(unparsable_ack_is_ebadmsg_for_every_getter),
 	};
 	return cmocka_run_group_tests_name("dhcp_lease", tests, NULL, NULL);
 }

@@ -227,6 +227,95 @@ static void builder_fits_exactly_without_padding_room(void **state)
 	assert_int_equal(dhcp_builder_finish(&b), -EMSGSIZE); /* no room for END */
 }
 
+static void builder_put_encoded_appends_options_as_they_are(void **state)
+{
+	/* 55 and 57 as a caller encodes them once for every message. */
+	static const uint8_t encoded[] = { 55, 3, 1, 3, 6, 57, 2, 0x05, 0xdc };
+	struct test_msg m;
+	(void)state;
+
+	msg_header(&m, BOOTREQUEST, 1);
+	msg_start(&m, DHCPDISCOVER);
+	dhcp_builder_put_encoded(&m.b, encoded, sizeof(encoded));
+	msg_put_addr(&m, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.7");
+	msg_finish(&m);
+	/* Right after 53, before what follows */
+	assert_memory_equal(m.data + DHCP_HEADER_LEN + 4 + 3, encoded, sizeof(encoded));
+	struct dhcp_message *msg = parse_or_fail(m.data, m.len);
+	assert_option_equal(msg, DHCP_OPTION_PARAMETER_REQUEST_LIST, encoded + 2, 3);
+	assert_option_equal(msg, DHCP_OPTION_MAXIMUM_MESSAGE_SIZE, encoded + 7, 2);
+	assert_option_addr(msg, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.7");
+	free(msg);
+}
+
+static void builder_of_options_alone_makes_what_put_encoded_takes(void **state)
+{
+	static const uint8_t want[] = { 55, 3, 1, 3, 6, 57, 2, 0x05, 0xdc };
+	static const uint8_t prl[] = { 1, 3, 6 };
+	uint8_t buf[16];
+	struct dhcp_builder b;
+	(void)state;
+
+	dhcp_builder_init_options(&b, buf, sizeof(buf));
+	assert_int_equal(b.len, 0);
+	dhcp_builder_put(&b, DHCP_OPTION_PARAMETER_REQUEST_LIST, prl, sizeof(prl));
+	dhcp_builder_put_u16(&b, DHCP_OPTION_MAXIMUM_MESSAGE_SIZE, 1500);
+	assert_false(b.overflow);
+	assert_int_equal(b.len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	/* No room for another: overflow, and the block must not be used. */
+	dhcp_builder_put(&b, DHCP_OPTION_HOST_NAME, "a-long-host-name", 16);
+	assert_true(b.overflow);
+	assert_true(b.len <= sizeof(buf));
+}
+
+static void builder_put_encoded_of_nothing_adds_nothing(void **state)
+{
+	struct test_msg m;
+	(void)state;
+
+	msg_header(&m, BOOTREQUEST, 1);
+	msg_start(&m, DHCPDISCOVER);
+	size_t len = m.b.len;
+	dhcp_builder_put_encoded(&m.b, NULL, 0);
+	assert_int_equal(m.b.len, len);
+	assert_false(m.b.overflow);
+}
+
+static void builder_put_encoded_overflow_writes_none_of_them(void **state)
+{
+	static const uint8_t encoded[] = { 55, 3, 1, 3, 6, 57, 2, 0x05, 0xdc };
+	uint8_t buf[DHCP_HEADER_LEN + 4 + 3 + sizeof(encoded)];
+	struct dhcp_header h = { .op = BOOTREQUEST };
+	struct dhcp_builder b;
+	(void)state;
+
+	/* Exactly the room they take: written whole. */
+	dhcp_builder_init(&b, buf, sizeof(buf), &h, DHCPDISCOVER);
+	dhcp_builder_put_encoded(&b, encoded, sizeof(encoded));
+	assert_false(b.overflow);
+	assert_int_equal(b.len, sizeof(buf));
+	assert_memory_equal(buf + DHCP_HEADER_LEN + 4 + 3, encoded, sizeof(encoded));
+
+	/* One octet short: none of them, and the message is not to be sent. */
+	memset(buf, 0, sizeof(buf));
+	dhcp_builder_init(&b, buf, sizeof(buf) - 1, &h, DHCPDISCOVER);
+	size_t len = b.len;
+	dhcp_builder_put_encoded(&b, encoded, sizeof(encoded));
+	assert_true(b.overflow);
+	assert_int_equal(b.len, len);
+	assert_int_equal(buf[len], 0);
+	assert_int_equal(dhcp_builder_finish(&b), -EMSGSIZE);
+
+	/* Sticky as for every option: nothing after an overflow either. */
+	dhcp_builder_init(&b, buf, DHCP_HEADER_LEN + 4 + 3 + 2, &h, DHCPDISCOVER);
+	dhcp_builder_put_u32(&b, 51, 1);
+	assert_true(b.overflow);
+	len = b.len;
+	dhcp_builder_put_encoded(&b, encoded, 2);
+	assert_int_equal(b.len, len);
+}
+
 /* ---- malformed messages ---- */
 
 static const struct dhcp_header reply_header = { .op = BOOTREPLY, .htype = 1, .hlen = 6 };
@@ -710,6 +799,10 @@ int main(void)
 		cmocka_unit_test(builder_zero_length_value_is_one_empty_instance),
 		cmocka_unit_test(builder_overflow_is_reported_and_sticky),
 		cmocka_unit_test(builder_fits_exactly_without_padding_room),
+		cmocka_unit_test(builder_put_encoded_appends_options_as_they_are),
+		cmocka_unit_test(builder_of_options_alone_makes_what_put_encoded_takes),
+		cmocka_unit_test(builder_put_encoded_of_nothing_adds_nothing),
+		cmocka_unit_test(builder_put_encoded_overflow_writes_none_of_them),
 		cmocka_unit_test(parse_rejects_truncated_header),
 		cmocka_unit_test(parse_rejects_bad_cookie),
 		cmocka_unit_test(parse_rejects_messages_over_the_maximum),

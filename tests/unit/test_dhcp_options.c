@@ -267,46 +267,49 @@ static void classful_prefixes(void **state)
 
 /* ---- address lists ---- */
 
-static void address_lists_become_text(void **state)
+static void address_lists_keep_the_servers_order(void **state)
 {
 	static const uint8_t data[] = { 192, 0, 2, 53, 10, 0, 0, 1 };
-	struct cni_strv out = { 0 };
+	struct in_addr *out = NULL;
+	size_t n = 0;
 	(void)state;
 
-	assert_int_equal(dhcp_decode_addresses(data, sizeof(data), &out), 0);
-	assert_strv(&out, STRV("192.0.2.53", "10.0.0.1"));
-	cni_strv_free(&out);
+	assert_int_equal(dhcp_decode_addresses(data, sizeof(data), &out, &n), 0);
+	assert_addr_list(out, n, STRV("192.0.2.53", "10.0.0.1"));
+	free(out);
 }
 
 static void address_lists_of_bad_length_are_rejected(void **state)
 {
 	static const uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct cni_strv out = { 0 };
+	struct in_addr *out = NULL;
+	size_t n = 0;
 	(void)state;
 
-	assert_int_equal(dhcp_decode_addresses(data, 0, &out), -EBADMSG);
-	assert_int_equal(dhcp_decode_addresses(data, 5, &out), -EBADMSG);
-	assert_int_equal(dhcp_decode_addresses(data, 3, &out), -EBADMSG);
-	assert_int_equal(out.count, 0);
+	assert_int_equal(dhcp_decode_addresses(data, 0, &out, &n), -EBADMSG);
+	assert_int_equal(dhcp_decode_addresses(data, 5, &out, &n), -EBADMSG);
+	assert_int_equal(dhcp_decode_addresses(data, 3, &out, &n), -EBADMSG);
+	assert_null(out);
+	assert_int_equal(n, 0);
 }
 
 /* ---- RFC 3397 domain search ---- */
 
-static int search(const uint8_t *data, size_t len, struct cni_strv *out)
+static int search(const uint8_t *data, size_t len, struct dhcp_strv *out)
 {
-	*out = (struct cni_strv){ 0 };
+	*out = (struct dhcp_strv){ (void *)1, 1 }; /* filled, not appended to */
 	return dhcp_decode_domain_search(data, len, out);
 }
 
 static void search_list_without_compression(void **state)
 {
 	static const uint8_t data[] = { 1, 'a', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 3, 'f', 'o', 'o', 0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), 0);
 	assert_strv(&out, STRV("a.example", "foo"));
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_with_pointer_to_a_suffix(void **state)
@@ -314,44 +317,44 @@ static void search_list_with_pointer_to_a_suffix(void **state)
 	/* RFC 3397 section 3's example: eng.apple.com, marketing.apple.com */
 	static const uint8_t data[] = { 3,   'e', 'n', 'g', 5,   'a', 'p', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
 					9,   'm', 'a', 'r', 'k', 'e', 't', 'i', 'n', 'g', 0xc0, 4 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), 0);
 	assert_strv(&out, STRV("eng.apple.com", "marketing.apple.com"));
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_name_that_is_only_a_pointer(void **state)
 {
 	/* "b.example", then a name that is just a pointer to "example". */
 	static const uint8_t data[] = { 1, 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0xc0, 2, 1, 'c', 0xc0, 0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), 0);
 	assert_strv(&out, STRV("b.example", "example", "c.b.example"));
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_forward_pointers(void **state)
 {
 	static const uint8_t data[] = { 1, 'a', 0xc0, 4, 3, 'c', 'o', 'm', 0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_pointer_to_itself(void **state)
 {
 	static const uint8_t data[] = { 1, 'a', 0xc0, 2 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_pointer_loops(void **state)
@@ -360,13 +363,13 @@ static void search_list_rejects_pointer_loops(void **state)
 	static const uint8_t data[] = { 1, 'a', 0xc0, 0 };
 	/* The loop one label further in: a.b.b.b ... */
 	static const uint8_t pair[] = { 1, 'a', 1, 'b', 0xc0, 2 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 	assert_int_equal(search(pair, sizeof(pair), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_truncation(void **state)
@@ -374,57 +377,57 @@ static void search_list_rejects_truncation(void **state)
 	static const uint8_t label_past_end[] = { 7, 'e', 'x', 'a' };
 	static const uint8_t no_terminator[] = { 1, 'a', 1, 'b' };
 	static const uint8_t half_pointer[] = { 1, 'a', 0, 1, 'b', 0xc0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(label_past_end, sizeof(label_past_end), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 	assert_int_equal(search(no_terminator, sizeof(no_terminator), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 	assert_int_equal(search(half_pointer, sizeof(half_pointer), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_reserved_label_types(void **state)
 {
 	static const uint8_t type_01[] = { 0x41, 'a', 0 };
 	static const uint8_t type_10[] = { 0x81, 'a', 0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(type_01, sizeof(type_01), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 	assert_int_equal(search(type_10, sizeof(type_10), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_bad_characters(void **state)
 {
 	static const uint8_t bad[] = { ' ', '.', '\t', '\n', ';', '#', 0x00, 0x1f, 0x7f, 0x80, 0xff };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		uint8_t data[] = { 3, 'a', bad[i], 'b', 0 };
 		if (search(data, sizeof(data), &out) != -EBADMSG)
 			fail_msg("a label with octet 0x%02x was accepted", bad[i]);
-		cni_strv_free(&out);
+		dhcp_strv_free(&out);
 	}
 	/* What a resolver accepts passes: digits, hyphens, underscores. */
 	static const uint8_t good[] = { 6, '_', 's', '-', '0', '9', 'Z', 0 };
 	assert_int_equal(search(good, sizeof(good), &out), 0);
 	assert_strv(&out, STRV("_s-09Z"));
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_rejects_the_root_name(void **state)
 {
 	static const uint8_t data[] = { 1, 'a', 0, 0 };
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 /* A name of `labels` labels of `label_len` 'x's, in wire form. */
@@ -444,25 +447,52 @@ static size_t long_name(uint8_t *buf, unsigned labels, unsigned label_len)
 static void search_list_name_length_limit(void **state)
 {
 	uint8_t buf[600];
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	/* 4 labels of 62: 4 * 62 + 3 dots = 251 characters. */
 	assert_int_equal(search(buf, long_name(buf, 4, 62), &out), 0);
 	assert_int_equal(strlen(out.items[0]), 251);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 	/* 5 labels of 63: 319 characters, too long. */
 	assert_int_equal(search(buf, long_name(buf, 5, 63), &out), -EBADMSG);
-	cni_strv_free(&out);
+	dhcp_strv_free(&out);
 }
 
 static void search_list_empty_option_is_an_empty_list(void **state)
 {
-	struct cni_strv out;
+	struct dhcp_strv out;
 	(void)state;
 
 	assert_int_equal(search((const uint8_t *)"", 0, &out), 0);
 	assert_int_equal(out.count, 0);
+	assert_null(out.items);
+}
+
+static void search_list_failure_leaves_no_names_behind(void **state)
+{
+	/* "a", then a name with a forward pointer: a malformed list is dropped whole. */
+	static const uint8_t data[] = { 1, 'a', 0, 1, 'b', 0xc0, 9 };
+	struct dhcp_strv out;
+	(void)state;
+
+	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
+	assert_int_equal(out.count, 0);
+	assert_null(out.items);
+}
+
+static void strv_free_empties_the_list(void **state)
+{
+	static const uint8_t data[] = { 1, 'a', 0, 1, 'b', 0 };
+	struct dhcp_strv out;
+	(void)state;
+
+	assert_int_equal(search(data, sizeof(data), &out), 0);
+	assert_strv(&out, STRV("a", "b"));
+	dhcp_strv_free(&out);
+	assert_null(out.items);
+	assert_int_equal(out.count, 0);
+	dhcp_strv_free(&out); /* twice is harmless */
 }
 
 int main(void)
@@ -484,7 +514,7 @@ int main(void)
 		cmocka_unit_test(static_routes_with_host_bits_are_host_routes),
 		cmocka_unit_test(static_routes_of_odd_length_are_rejected),
 		cmocka_unit_test(classful_prefixes),
-		cmocka_unit_test(address_lists_become_text),
+		cmocka_unit_test(address_lists_keep_the_servers_order),
 		cmocka_unit_test(address_lists_of_bad_length_are_rejected),
 		cmocka_unit_test(search_list_without_compression),
 		cmocka_unit_test(search_list_with_pointer_to_a_suffix),
@@ -498,6 +528,8 @@ int main(void)
 		cmocka_unit_test(search_list_rejects_the_root_name),
 		cmocka_unit_test(search_list_name_length_limit),
 		cmocka_unit_test(search_list_empty_option_is_an_empty_list),
+		cmocka_unit_test(search_list_failure_leaves_no_names_behind),
+		cmocka_unit_test(strv_free_empties_the_list),
 	};
 	return cmocka_run_group_tests_name("dhcp_options", tests, NULL, NULL);
 }

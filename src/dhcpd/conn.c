@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "dhcp/jsonline.h"
+#include "dhcp/rpc.h"
+#include "dhcpd/conn.h"
+#include "dhcpd/log.h"
+#include "util/macro.h"
+
+enum conn_state {
+	CONN_READING,  /* the request line arrives */
+	CONN_WAITING,  /* the request is in; its answer is not */
+	CONN_SENDING,  /* the answer is partly out; the rest when the socket takes it */
+	CONN_FINISHED, /* answered, or the caller hung up */
+};
+
+struct conn {
+	unsigned refs;
+	enum conn_state state;
+	struct loop *loop;
+	struct loop_source src;
+	conn_request_fn on_request;
+	void *ctx;
+	struct jsonline_reader request;
+	char *answer;
+	size_t answer_len;
+	size_t answer_sent;
+};
+
+static void on_event(struct loop_source *source, uint32_t events);
+
+struct conn *conn_new(struct loop *loop, int fd, conn_request_fn on_request, void *ctx)
+{
+	struct conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return NULL;
+	*conn = (struct conn){
+		.refs = 1,
+		.loop = loop,
+		.src = { .fd = fd, .handler = on_event, .data = conn },
+		.on_request = on_request,
+		.ctx = ctx,
+	};
+	jsonline_reader_init(&conn->request, RPC_MESSAGE_MAX);
+	if (loop_add(loop, &conn->src, EPOLLIN) < 0)
+		conn->state = CONN_FINISHED;
+	return conn;
+}
+
+struct conn *conn_ref(struct conn *conn)
+{
+	conn->refs++;
+	return conn;
+}
+
+void conn_unref(struct conn *conn)
+{
+	if (!conn || --conn->refs > 0)
+		return;
+	conn_close(conn);
+	jsonline_reader_free(&conn->request);
+	free(conn->answer);
+	free(conn);
+}
+
+void conn_close(struct conn *conn)
+{
+	conn->state = CONN_FINISHED;
+	if (conn->src.fd < 0)
+		return;
+	loop_remove(conn->loop, &conn->src);
+	closep(&conn->src.fd);
+}
+
+bool conn_finished(const struct conn *conn)
+{
+	return conn->state == CONN_FINISHED;
+}
+
+static void watch(struct conn *conn, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = &conn->src };
+
+	epoll_ctl(conn->loop->epoll_fd, EPOLL_CTL_MOD, conn->src.fd, &ev);
+}
+
+/* Writes what the socket takes; the rest when it says it is writable again. */
+static void send_answer(struct conn *conn)
+{
+	while (conn->answer_sent < conn->answer_len) {
+		ssize_t n = send(conn->src.fd, conn->answer + conn->answer_sent, conn->answer_len - conn->answer_sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			conn->state = CONN_SENDING;
+			watch(conn, EPOLLOUT);
+			return;
+		}
+		if (n < 0) {
+			log_warning("answering a caller failed: %s", strerror(errno));
+			break;
+		}
+		conn->answer_sent += (size_t)n;
+	}
+	/* The caller sees the end at once, not when the loop gets round to closing. */
+	shutdown(conn->src.fd, SHUT_WR);
+	conn->state = CONN_FINISHED;
+}
+
+void conn_reply(struct conn *conn, json_t *response)
+{
+	bool open = conn->state == CONN_READING || conn->state == CONN_WAITING;
+
+	if (open)
+		conn->answer = jsonline_encode(response, &conn->answer_len);
+	json_decref(response);
+	if (!open)
+		return;
+	if (!conn->answer) {
+		log_error("answering a caller failed: out of memory");
+		conn->state = CONN_FINISHED;
+		return;
+	}
+	send_answer(conn);
+}
+
+void conn_reply_error(struct conn *conn, const struct cni_error *err)
+{
+	conn_reply(conn, rpc_error_json(err));
+}
+
+static void read_request(struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	json_error_t jerr;
+	int r = jsonline_read(&conn->request, conn->src.fd);
+
+	if (r == 0)
+		return;
+	if (r == -E2BIG) {
+		cni_error_set(&err, CNI_ERR_DECODE, "request larger than %u bytes", RPC_MESSAGE_MAX);
+		conn_reply_error(conn, &err);
+		return;
+	}
+	if (r < 0) {
+		conn->state = CONN_FINISHED;
+		return;
+	}
+	/* The call is in: from now on only a hangup matters (the caller half-closed). */
+	conn->state = CONN_WAITING;
+	watch(conn, 0);
+	json_t *request = jsonline_parse(&conn->request, &jerr);
+	if (!request) {
+		cni_error_set(&err, CNI_ERR_DECODE, "request is not JSON: %s at line %d, column %d", jerr.text, jerr.line,
+			      jerr.column);
+		conn_reply_error(conn, &err);
+		return;
+	}
+	conn->on_request(conn->ctx, conn, request);
+	json_decref(request);
+}
+
+static void on_event(struct loop_source *source, uint32_t events)
+{
+	struct conn *conn = source->data;
+
+	switch (conn->state) {
+	case CONN_READING:
+		read_request(conn);
+		break;
+	case CONN_WAITING:
+		/* Hung up while waiting for its answer. */
+		conn->state = CONN_FINISHED;
+		break;
+	case CONN_SENDING:
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn->state = CONN_FINISHED;
+		else
+			send_answer(conn);
+		break;
+	case CONN_FINISHED:
+		break;
+	}
+}

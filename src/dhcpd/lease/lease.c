@@ -1,0 +1,453 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cni/result.h"
+#include "dhcpd/lease/lease.h"
+#include "dhcpd/lease/link.h"
+#include "dhcpd/lease/probe.h"
+#include "dhcpd/lease/sync.h"
+#include "dhcpd/lease_result.h"
+#include "dhcpd/log.h"
+#include "util/mac.h"
+#include "util/macro.h"
+
+struct lease {
+	const struct lease_owner *owner;
+	void *ctx;
+	char *key;
+	struct lease_spec spec; /* its strings live in `strings` */
+	char *strings;
+	struct dhcp_client client;
+	struct lease_link link;
+	struct lease_probe probe;
+	struct lease_sync sync;
+	bool pod_gone;
+	bool ended;
+};
+
+static void pump(struct lease *l, uint64_t now);
+
+/* ---- the engine's needs ---- */
+
+static uint32_t random_u32(void *ctx)
+{
+	uint32_t value = 0;
+	(void)ctx;
+
+	if (getrandom(&value, sizeof(value), 0) != sizeof(value))
+		value = (uint32_t)loop_now_ms() * 2654435761u;
+	return value;
+}
+
+static void log_engine(void *ctx, int priority, const char *message)
+{
+	struct lease *l = ctx;
+	log_write(priority, "%s: %s", l->key, message);
+}
+
+static void on_payload(void *ctx, const uint8_t *payload, size_t len)
+{
+	lease_receive(ctx, loop_now_ms(), payload, len);
+}
+
+/* ---- life ---- */
+
+/* Every string of the spec in one allocation, the key first. */
+static int copy_strings(struct lease *l, const struct lease_spec *spec)
+{
+	const char *from[] = { spec->container_id, spec->network, spec->ifname, spec->netns, spec->netns_path,
+			       spec->master };
+	const char **to[] = { &l->spec.container_id, &l->spec.network, &l->spec.ifname, &l->spec.netns,
+			      &l->spec.netns_path, &l->spec.master };
+	int key_len = snprintf(NULL, 0, "%s/%s/%s", spec->container_id, spec->network, spec->ifname);
+	size_t size = (size_t)key_len + 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(from); i++)
+		size += from[i] ? strlen(from[i]) + 1 : 0;
+	if (!(l->strings = malloc(size)))
+		return -ENOMEM;
+	l->key = l->strings;
+	char *p = l->strings + sprintf(l->strings, "%s/%s/%s", spec->container_id, spec->network, spec->ifname) + 1;
+	for (size_t i = 0; i < ARRAY_SIZE(from); i++) {
+		*to[i] = from[i] ? p : NULL;
+		if (from[i])
+			p = stpcpy(p, from[i]) + 1;
+	}
+	return 0;
+}
+
+struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const struct lease_owner *owner, void *ctx)
+{
+	struct lease *l = calloc(1, sizeof(*l));
+
+	if (!l || copy_strings(l, spec) < 0) {
+		free(spec->client.request_options);
+		free(l);
+		return NULL;
+	}
+	l->owner = owner;
+	l->ctx = ctx;
+	l->spec.ifindex = spec->ifindex;
+	memcpy(l->spec.mac, spec->mac, sizeof(l->spec.mac));
+	l->spec.priority = spec->priority;
+	l->spec.arp_probe_ms = spec->arp_probe_ms;
+	/* The client's chaddr is the link's MAC, whatever the spec's client said. */
+	struct dhcp_client_config client = spec->client;
+	memcpy(client.mac, spec->mac, sizeof(client.mac));
+	dhcp_client_init(&l->client, &client, random_u32, log_engine, l);
+	link_init(&l->link, loop, l->key, l->spec.netns_path, l->spec.ifname, l->spec.master, spec->ifindex, spec->mac,
+		  on_payload, l);
+	probe_init(&l->probe, loop, l->key, l->spec.ifname, spec->ifindex, spec->mac);
+	sync_init(&l->sync, l->key, l->spec.netns_path, l->spec.ifname, spec->priority);
+	return l;
+}
+
+void lease_free(struct lease *l)
+{
+	if (!l)
+		return;
+	link_close(&l->link);
+	probe_stop(&l->probe);
+	dhcp_client_free(&l->client);
+	free(l->strings);
+	free(l);
+}
+
+static void end(struct lease *l)
+{
+	if (l->ended)
+		return;
+	l->ended = true;
+	probe_stop(&l->probe);
+	sync_cancel(&l->sync);
+	l->owner->ended(l->ctx, l);
+}
+
+void lease_start(struct lease *l, uint64_t now)
+{
+	dhcp_client_start(&l->client, now);
+	pump(l, now);
+}
+
+void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved, bool lost)
+{
+	dhcp_client_resume(&l->client, now, saved, lost);
+	/* Its owner releases it: there is no pod to talk from or address to keep. */
+	if (l->pod_gone)
+		return;
+	log_info("%s: resumed in %s", l->key, dhcp_client_state_name(dhcp_client_get_state(&l->client)));
+	pump(l, now);
+	sync_ensure_at(&l->sync, now);
+}
+
+void lease_lose_pod(struct lease *l)
+{
+	l->pod_gone = true;
+	link_lose_pod(&l->link);
+}
+
+void lease_release(struct lease *l, uint64_t now, const char *why)
+{
+	struct cni_error err = { 0 };
+
+	if (l->ended)
+		return;
+	/* The record goes first: a daemon killed now must not bring the lease back. */
+	l->owner->forget(l->ctx, l);
+	probe_stop(&l->probe);
+	dhcp_client_release(&l->client, now);
+	pump(l, now);
+	/* An ADD waiting for the lease hears of it only now: its plugin then deletes the
+	 * pod's interface, which the DHCPRELEASE of a grant being probed goes out of. */
+	cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was bound", l->key);
+	l->owner->answer(l->ctx, l, &err);
+	log_info("%s: released (%s)", l->key, why);
+	end(l);
+}
+
+void lease_stop(struct lease *l)
+{
+	dhcp_client_stop(&l->client);
+	probe_stop(&l->probe);
+	link_close(&l->link);
+}
+
+/* ---- the wire ---- */
+
+static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t now)
+{
+	char dst[INET_ADDRSTRLEN];
+	int r = link_send(&l->link, out);
+
+	/* The leased address was taken off the pod: the server answers a renewal to that
+	 * address, which nobody would claim (ARP). The lease is still ours: put it back
+	 * (with its routes) first. */
+	if (r == -EADDRNOTAVAIL && dhcp_client_get_state(&l->client) == DHCP_STATE_RENEWING &&
+	    sync_put_back(&l->sync, dhcp_client_lease(&l->client), now) == 0)
+		r = link_send(&l->link, out);
+	/* Still no way out from the leased address: the same datagram, broadcast. */
+	if (r < 0 && out->transport == DHCP_SEND_UNICAST && l->link.state != LINK_VIA_MASTER)
+		r = link_broadcast(&l->link, out);
+	if (r < 0)
+		log_warning("%s: sending %s to %s failed: %s", l->key, dhcp_message_type_name(out->type),
+			    inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
+}
+
+void lease_receive(struct lease *l, uint64_t now, const uint8_t *payload, size_t len)
+{
+	if (l->ended)
+		return;
+	dhcp_client_receive(&l->client, now, payload, len);
+	pump(l, now);
+}
+
+/* ---- the ARP probe ---- */
+
+static void accept_granted(struct lease *l, uint64_t now)
+{
+	dhcp_client_accept(&l->client, now);
+	pump(l, now);
+}
+
+static void decline(struct lease *l, const uint8_t holder[6], uint64_t now)
+{
+	char mac[MAC_STRLEN], addr[INET_ADDRSTRLEN], why[64];
+
+	mac_format(holder, mac);
+	inet_ntop(AF_INET, &l->probe.address, addr, sizeof(addr));
+	snprintf(why, sizeof(why), "in use by %s", mac);
+	log_warning("%s: %s is %s (it answered the ARP probe on %s): declining it", l->key, addr, why, l->spec.ifname);
+	probe_stop(&l->probe);
+	dhcp_client_decline(&l->client, now, why);
+	pump(l, now);
+}
+
+static void on_arp(struct loop_source *source, uint32_t events)
+{
+	struct lease *l = source->data;
+	uint8_t holder[6];
+	(void)events;
+
+	if (probe_read(&l->probe, holder) == PROBE_CONFLICT && !l->ended)
+		decline(l, holder, loop_now_ms());
+}
+
+static void start_probe(struct lease *l, uint64_t now)
+{
+	const struct dhcp_lease *granted = dhcp_client_lease(&l->client);
+	int r = probe_start(&l->probe, l->spec.netns_path, granted->address, l->spec.arp_probe_ms, on_arp, l, now);
+
+	if (r < 0) {
+		log_warning("%s: cannot probe for the granted address on %s (%s): taking it unchecked", l->key,
+			    l->spec.ifname, strerror(-r));
+		dhcp_client_accept(&l->client, now);
+	}
+}
+
+static void run_probe(struct lease *l, uint64_t now)
+{
+	/* Lost again already (a DHCPNAK): nothing to announce. */
+	if (l->probe.phase == PROBE_ANNOUNCING && !dhcp_client_lease(&l->client)) {
+		probe_stop(&l->probe);
+		return;
+	}
+	if (probe_tick(&l->probe, now) == PROBE_CLEAR) {
+		accept_granted(l, now);
+		if (dhcp_client_lease(&l->client))
+			probe_announce(&l->probe, now);
+		else
+			probe_stop(&l->probe);
+	}
+}
+
+/* ---- the pod's address ---- */
+
+static void run_sync(struct lease *l, uint64_t now)
+{
+	const struct dhcp_lease *held = dhcp_client_lease(&l->client);
+
+	if (!held || l->pod_gone) {
+		sync_cancel(&l->sync);
+		return;
+	}
+	if (sync_run(&l->sync, held, now) == SYNC_POD_GONE) {
+		/* Interface or namespace gone: only the master still reaches the server. */
+		lease_lose_pod(l);
+		lease_release(l, now, "its pod interface is gone");
+	}
+}
+
+/* ---- what the engine tells ---- */
+
+/* "no DHCPOFFER after 4 DHCPDISCOVERs in 10 s", where, and what to look at. */
+static void fail(struct lease *l, const char *story)
+{
+	struct cni_error err = { 0 };
+
+	cni_error_set(&err, CNI_ERR_DHCP, "%s on %s (pod netns %s)", story, l->spec.ifname, l->spec.netns_path);
+	if (l->spec.master)
+		cni_error_details(&err, "is a DHCP server on the L2 segment of master %s, and does it answer the "
+					"client id %s? (dhcp list on the node shows the leases held)",
+				  l->spec.master, l->key);
+	else
+		cni_error_details(&err, "is a DHCP server on the pod interface's L2 segment?");
+	l->owner->answer(l->ctx, l, &err);
+	end(l);
+}
+
+static void on_bound(struct lease *l, const struct dhcp_event *ev, const struct ip_prefix *before, uint64_t now)
+{
+	l->owner->save(l->ctx, l);
+	if (l->owner->answer(l->ctx, l, NULL))
+		sync_after_add(&l->sync, now);
+	else if (ev->type == DHCP_EVENT_ADDRESS_CHANGED && before)
+		sync_move(&l->sync, before, dhcp_client_lease(&l->client), now);
+	else
+		sync_ensure_at(&l->sync, now);
+}
+
+static void handle_event(struct lease *l, const struct dhcp_event *ev, const struct ip_prefix *before, uint64_t now)
+{
+	log_write(ev->type == DHCP_EVENT_GRANTED ? LOG_DEBUG : LOG_INFO, "%s: %s: %s", l->key,
+		  dhcp_event_name(ev->type), ev->reason);
+	switch (ev->type) {
+	case DHCP_EVENT_GRANTED:
+		if (l->spec.arp_probe_ms)
+			start_probe(l, now);
+		else
+			dhcp_client_accept(&l->client, now);
+		break;
+	case DHCP_EVENT_BOUND:
+	case DHCP_EVENT_RENEWED:
+	case DHCP_EVENT_ADDRESS_CHANGED:
+		on_bound(l, ev, before, now);
+		break;
+	case DHCP_EVENT_FAILED:
+		fail(l, ev->reason);
+		break;
+	case DHCP_EVENT_EXPIRED:
+		if (before)
+			sync_drop(&l->sync, before, "its lease ended");
+		break;
+	case DHCP_EVENT_LOST:
+		/* RFC 2131 4.4.5 (figure 5: DHCPNAK / "Halt network"): the server may have
+		 * given it to another host. A DHCPACK for it puts it back. */
+		if (before)
+			sync_drop(&l->sync, before, "the server refused the lease");
+		l->owner->save(l->ctx, l);
+		break;
+	}
+}
+
+/* Sends what the engine queued and acts on its events until it is quiet; the link
+ * follows the engine's state before each message leaves. */
+static void pump(struct lease *l, uint64_t now)
+{
+	/* The last lease the pod had, to move it or remove it when it changes. */
+	const struct dhcp_lease *last = dhcp_client_last_lease(&l->client);
+	struct ip_prefix before = last ? lease_prefix(last) : (struct ip_prefix){ 0 };
+	struct dhcp_output out;
+	struct dhcp_event ev;
+
+	for (;;) {
+		link_follow(&l->link, dhcp_client_get_state(&l->client), dhcp_client_xid(&l->client));
+		if (dhcp_client_pop_output(&l->client, &out))
+			send_output(l, &out, now);
+		else if (dhcp_client_pop_event(&l->client, &ev))
+			handle_event(l, &ev, last ? &before : NULL, now);
+		else
+			break;
+	}
+}
+
+/* ---- timers ---- */
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t lease_deadline(const struct lease *l)
+{
+	if (l->ended)
+		return UINT64_MAX;
+	return earliest(dhcp_client_deadline(&l->client), earliest(sync_deadline(&l->sync), probe_deadline(&l->probe)));
+}
+
+void lease_run_timers(struct lease *l, uint64_t now)
+{
+	if (!l->ended && dhcp_client_deadline(&l->client) <= now) {
+		dhcp_client_tick(&l->client, now);
+		pump(l, now);
+	}
+	if (!l->ended && sync_deadline(&l->sync) <= now)
+		run_sync(l, now);
+	if (!l->ended && probe_deadline(&l->probe) <= now)
+		run_probe(l, now);
+}
+
+/* ---- what it is ---- */
+
+const char *lease_key(const struct lease *l)
+{
+	return l->key;
+}
+
+const struct lease_spec *lease_spec(const struct lease *l)
+{
+	return &l->spec;
+}
+
+const struct dhcp_client_config *lease_client_config(const struct lease *l)
+{
+	return dhcp_client_get_config(&l->client);
+}
+
+enum dhcp_client_state lease_state(const struct lease *l)
+{
+	return dhcp_client_get_state(&l->client);
+}
+
+const struct dhcp_lease *lease_held(const struct lease *l)
+{
+	return dhcp_client_lease(&l->client);
+}
+
+const struct dhcp_lease *lease_last(const struct lease *l)
+{
+	return dhcp_client_last_lease(&l->client);
+}
+
+bool lease_bound(const struct lease *l)
+{
+	return lease_held(l) && lease_state(l) != DHCP_STATE_GRANTED;
+}
+
+bool lease_ended(const struct lease *l)
+{
+	return l->ended;
+}
+
+bool lease_pod_gone(const struct lease *l)
+{
+	return l->pod_gone;
+}
+
+json_t *lease_result_json(const struct lease *l, struct cni_error *err)
+{
+	const struct dhcp_lease *held = lease_held(l);
+	struct cni_result result;
+	json_t *obj;
+
+	if (!held || lease_to_cni_result(held, l->spec.priority, &result) < 0) {
+		cni_error_set(err, CNI_ERR_DHCP, "%s: the lease cannot be turned into a result", l->key);
+		return NULL;
+	}
+	obj = cni_result_to_json(&result, CNI_VERSION_1_1_0, err);
+	cni_result_free(&result);
+	return obj;
+}

@@ -1,0 +1,249 @@
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "dhcp4/packet.h"
+#include "dhcp4/protocol.h"
+#include "dhcpd/closer.h"
+#include "dhcpd/lease/link.h"
+#include "dhcpd/log.h"
+#include "dhcpd/podnet.h"
+
+/* Frames read per wake-up of one socket, so one busy link cannot starve the rest. */
+#define READ_BUDGET 16
+
+static void on_packet(struct loop_source *source, uint32_t events);
+static void on_udp(struct loop_source *source, uint32_t events);
+
+void link_init(struct lease_link *link, struct loop *loop, const char *key, const char *netns_path,
+	       const char *ifname, const char *master, int ifindex, const uint8_t mac[6], link_payload_fn on_payload,
+	       void *ctx)
+{
+	*link = (struct lease_link){
+		.state = LINK_IDLE,
+		.loop = loop,
+		.key = key,
+		.netns_path = netns_path,
+		.ifname = ifname,
+		.master = master,
+		.ifindex = ifindex,
+		.packet = { .fd = -1 },
+		.udp = { .fd = -1 },
+		.on_payload = on_payload,
+		.ctx = ctx,
+	};
+	memcpy(link->mac, mac, sizeof(link->mac));
+}
+
+/* ---- sockets ---- */
+
+static void close_source(struct lease_link *link, struct loop_source *source)
+{
+	if (source->fd < 0)
+		return;
+	loop_remove(link->loop, source);
+	closer_close(source->fd);
+	source->fd = -1;
+}
+
+static int watch(struct lease_link *link, struct loop_source *source, int fd, loop_handler handler)
+{
+	*source = (struct loop_source){ .fd = fd, .handler = handler, .data = link };
+	if (loop_add(link->loop, source, EPOLLIN) == 0)
+		return 0;
+	closer_close(fd);
+	source->fd = -1;
+	return -EIO;
+}
+
+static int open_packet(struct lease_link *link)
+{
+	int fd;
+
+	if (link->packet.fd >= 0)
+		return 0;
+	fd = podnet_packet_socket(link->netns_path, link->ifindex, link->xid, link->mac);
+	if (fd < 0)
+		return fd;
+	link->filter_xid = link->xid;
+	return watch(link, &link->packet, fd, on_packet);
+}
+
+/* The socket's filter passes one transaction; the xid changes per exchange. */
+static void refresh_filter(struct lease_link *link)
+{
+	if (link->packet.fd < 0 || link->filter_xid == link->xid)
+		return;
+	if (podnet_packet_filter(link->packet.fd, link->xid, link->mac) == 0)
+		link->filter_xid = link->xid;
+}
+
+static int open_udp(struct lease_link *link, const struct dhcp_output *out)
+{
+	int fd;
+
+	if (link->udp.fd >= 0)
+		return 0;
+	fd = podnet_udp_socket(link->netns_path, link->ifname, out->src, out->dst);
+	return fd < 0 ? fd : watch(link, &link->udp, fd, on_udp);
+}
+
+/* ---- states ---- */
+
+static enum link_state state_for(enum dhcp_client_state client)
+{
+	switch (client) {
+	case DHCP_STATE_STOPPED:
+	case DHCP_STATE_GRANTED:
+	case DHCP_STATE_BOUND:
+		return LINK_IDLE;
+	case DHCP_STATE_INIT:
+	case DHCP_STATE_SELECTING:
+	case DHCP_STATE_REQUESTING:
+	case DHCP_STATE_INIT_REBOOT:
+	case DHCP_STATE_REBOOTING:
+	case DHCP_STATE_REBINDING:
+		return LINK_BROADCAST;
+	case DHCP_STATE_RENEWING:
+		return LINK_RENEWING;
+	}
+	return LINK_IDLE;
+}
+
+/* Closes what `state` does not hold; while renewing the packet socket listens too:
+ * RFC 2131 4.1, "when 'giaddr' is zero, the server broadcasts any DHCPNAK" (dnsmasq
+ * does), and a broadcast never reaches the UDP socket bound to the leased address. */
+static void enter(struct lease_link *link, enum link_state state)
+{
+	switch (state) {
+	case LINK_IDLE:
+	case LINK_VIA_MASTER:
+		close_source(link, &link->packet);
+		close_source(link, &link->udp);
+		break;
+	case LINK_BROADCAST:
+		close_source(link, &link->udp);
+		break;
+	case LINK_RENEWING:
+		if (open_packet(link) < 0)
+			log_debug("%s: no packet socket while renewing: a broadcast DHCPNAK goes unheard", link->key);
+		break;
+	}
+	link->state = state;
+}
+
+void link_follow(struct lease_link *link, enum dhcp_client_state client, uint32_t xid)
+{
+	link->xid = xid;
+	/* Entered again in the same state too: a packet socket that could not be opened
+	 * for a renewal is tried again at its next message. */
+	if (link->state != LINK_VIA_MASTER)
+		enter(link, state_for(client));
+	refresh_filter(link);
+}
+
+void link_lose_pod(struct lease_link *link)
+{
+	enter(link, LINK_VIA_MASTER);
+}
+
+void link_close(struct lease_link *link)
+{
+	enter(link, LINK_IDLE);
+}
+
+/* ---- sending ---- */
+
+static size_t frame(const struct dhcp_output *out, uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_OUTPUT_MAX])
+{
+	return dhcp_packet_frame(datagram, out->data, out->len, out->src, out->dst, DHCP_CLIENT_PORT, DHCP_SERVER_PORT);
+}
+
+/* A socket the state does not keep is opened for one send only. */
+static void close_unkept(struct lease_link *link)
+{
+	if (link->state == LINK_IDLE)
+		close_source(link, &link->packet);
+	if (link->state != LINK_RENEWING)
+		close_source(link, &link->udp);
+}
+
+int link_broadcast(struct lease_link *link, const struct dhcp_output *out)
+{
+	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_OUTPUT_MAX];
+	int r = open_packet(link);
+
+	if (r == 0) {
+		refresh_filter(link);
+		r = podnet_packet_send(link->packet.fd, link->ifindex, datagram, frame(out, datagram));
+	}
+	close_unkept(link);
+	return r;
+}
+
+static int send_unicast(struct lease_link *link, const struct dhcp_output *out)
+{
+	int r = open_udp(link, out);
+
+	if (r == 0 && send(link->udp.fd, out->data, out->len, MSG_DONTWAIT) < 0)
+		r = -errno;
+	close_unkept(link);
+	return r;
+}
+
+int link_send(struct lease_link *link, const struct dhcp_output *out)
+{
+	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_OUTPUT_MAX];
+
+	if (link->state == LINK_VIA_MASTER)
+		return podnet_send_via_master(link->master, datagram, frame(out, datagram));
+	switch (out->transport) {
+	case DHCP_SEND_BROADCAST:
+		return link_broadcast(link, out);
+	case DHCP_SEND_UNICAST:
+		return send_unicast(link, out);
+	}
+	return -EINVAL;
+}
+
+/* ---- receiving ---- */
+
+static void on_packet(struct loop_source *source, uint32_t events)
+{
+	struct lease_link *link = source->data;
+	uint8_t buf[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX];
+	const uint8_t *payload;
+	size_t payload_len;
+	bool partial;
+	(void)events;
+
+	/* The payload's handler may close this socket (the exchange is over). */
+	for (int budget = READ_BUDGET; budget > 0 && link->packet.fd >= 0; budget--) {
+		ssize_t n = podnet_packet_recv(link->packet.fd, buf, sizeof(buf), &partial);
+		if (n == 0)
+			continue;
+		if (n < 0)
+			break;
+		enum dhcp_packet_error pe = dhcp_packet_unframe(buf, (size_t)n, partial, &payload, &payload_len);
+		if (pe != DHCP_PACKET_OK) {
+			log_debug("%s: dropped a frame: %s", link->key, dhcp_packet_error_name(pe));
+			continue;
+		}
+		link->on_payload(link->ctx, payload, payload_len);
+	}
+}
+
+static void on_udp(struct loop_source *source, uint32_t events)
+{
+	struct lease_link *link = source->data;
+	uint8_t buf[DHCP_MESSAGE_MAX];
+	(void)events;
+
+	for (int budget = READ_BUDGET; budget > 0 && link->udp.fd >= 0; budget--) {
+		ssize_t n = recv(link->udp.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		link->on_payload(link->ctx, buf, (size_t)n);
+	}
+}

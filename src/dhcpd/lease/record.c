@@ -1,0 +1,206 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dhcpd/lease/record.h"
+#include "util/mac.h"
+#include "util/macro.h"
+
+#define RECORD_VERSION 2
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *hex(const uint8_t *data, size_t len)
+{
+	char *out = malloc(len * 2 + 1);
+
+	for (size_t i = 0; out && i < len; i++)
+		sprintf(out + i * 2, "%02x", data[i]);
+	if (out)
+		out[len * 2] = '\0';
+	return out;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* At most `max` octets of two hex digits each; an empty text is an empty value. */
+static int unhex(const char *text, size_t max, uint8_t **out, size_t *len)
+{
+	size_t n = text ? strlen(text) : 1;
+
+	if (n % 2 || n / 2 > max)
+		return -EINVAL;
+	*out = malloc(n / 2 + 1);
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n / 2; i++) {
+		int high = hex_digit(text[i * 2]), low = hex_digit(text[i * 2 + 1]);
+		if (high < 0 || low < 0) {
+			free(*out);
+			*out = NULL;
+			return -EINVAL;
+		}
+		(*out)[i] = (uint8_t)(high << 4 | low);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static json_t *client_json(const struct dhcp_client_config *client)
+{
+	_cleanup_free_ char *id = hex(client->client_id, client->client_id_len);
+	_cleanup_free_ char *options = hex(client->request_options, client->request_options_len);
+
+	if (!id || !options)
+		return NULL;
+	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I}", "clientId", id, "options", options, "broadcast",
+			 client->broadcast, "initialMs", (json_int_t)client->timing.initial_ms, "maxMs",
+			 (json_int_t)client->timing.max_ms, "acquireMs", (json_int_t)client->timing.acquire_ms);
+}
+
+static json_t *lease_json(const struct dhcp_lease *lease, bool lost, uint64_t now)
+{
+	_cleanup_free_ char *ack = hex(lease->ack, lease->ack_len);
+	/* The monotonic start of the lease, as wall-clock time. */
+	uint64_t started = realtime_ms() - (now > lease->start_ms ? now - lease->start_ms : 0);
+
+	if (!ack)
+		return NULL;
+	return json_pack("{s:s, s:I, s:b}", "ack", ack, "startedAt", (json_int_t)started, "lost", lost);
+}
+
+json_t *lease_record_json(const struct lease *l, uint64_t now)
+{
+	const struct lease_spec *spec = lease_spec(l);
+	const struct dhcp_lease *lease = lease_held(l);
+	bool lost = !lease && lease_last(l);
+	char mac[MAC_STRLEN];
+
+	if (lost)
+		lease = lease_last(l);
+	if (!lease)
+		return NULL;
+	json_t *client = client_json(lease_client_config(l)), *held = lease_json(lease, lost, now);
+	if (!client || !held) {
+		json_decref(client);
+		json_decref(held);
+		return NULL;
+	}
+	mac_format(spec->mac, mac);
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:i, s:I, s:o, s:o}", "version", RECORD_VERSION,
+			 "key", lease_key(l), "containerID", spec->container_id, "network", spec->network, "ifName",
+			 spec->ifname, "netns", spec->netns, "mac", mac, "master", spec->master, "priority",
+			 spec->priority, "arpProbeMs", (json_int_t)spec->arp_probe_ms, "client", client, "lease", held);
+}
+
+/* ---- reading ---- */
+
+int lease_record_names(json_t *record, struct lease_spec *spec)
+{
+	spec->container_id = json_string_value(json_object_get(record, "containerID"));
+	spec->network = json_string_value(json_object_get(record, "network"));
+	spec->ifname = json_string_value(json_object_get(record, "ifName"));
+	spec->netns = json_string_value(json_object_get(record, "netns"));
+	return spec->container_id && spec->network && spec->ifname && spec->netns ? 0 : -EINVAL;
+}
+
+int lease_record_mac(json_t *record, uint8_t mac[6])
+{
+	const char *text = json_string_value(json_object_get(record, "mac"));
+
+	return text && mac_parse(text, mac) ? 0 : -EINVAL;
+}
+
+static bool get_u32(json_t *obj, const char *key, uint32_t *out)
+{
+	json_t *value = json_object_get(obj, key);
+
+	if (!json_is_integer(value) || json_integer_value(value) < 0 || json_integer_value(value) > UINT32_MAX)
+		return false;
+	*out = (uint32_t)json_integer_value(value);
+	return true;
+}
+
+static int read_client(json_t *client, struct dhcp_client_config *out)
+{
+	_cleanup_free_ uint8_t *id = NULL;
+	uint8_t *options = NULL;
+	size_t id_len = 0, options_len = 0;
+
+	*out = (struct dhcp_client_config){ .broadcast = json_is_true(json_object_get(client, "broadcast")) };
+	if (!get_u32(client, "initialMs", &out->timing.initial_ms) || !get_u32(client, "maxMs", &out->timing.max_ms) ||
+	    !get_u32(client, "acquireMs", &out->timing.acquire_ms) ||
+	    unhex(json_string_value(json_object_get(client, "clientId")), DHCP_CLIENT_ID_MAX, &id, &id_len) < 0 ||
+	    unhex(json_string_value(json_object_get(client, "options")), DHCP_OUTPUT_MAX, &options, &options_len) < 0)
+		return -EINVAL;
+	memcpy(out->client_id, id, id_len);
+	out->client_id_len = id_len;
+	out->request_options = options;
+	out->request_options_len = options_len;
+	return 0;
+}
+
+int lease_record_spec(json_t *record, struct lease_spec *spec)
+{
+	json_t *client = json_object_get(record, "client");
+	json_t *master = json_object_get(record, "master");
+	json_t *priority = json_object_get(record, "priority");
+
+	if (!client)
+		return json_object_get(record, "config") ? -ENOENT : -EINVAL;
+	if ((master && !json_is_string(master) && !json_is_null(master)) || !json_is_integer(priority) || json_integer_value(priority) < 0 ||
+	    json_integer_value(priority) > 0x7fffffff || !get_u32(record, "arpProbeMs", &spec->arp_probe_ms) ||
+	    read_client(client, &spec->client) < 0)
+		return -EINVAL;
+	spec->master = json_string_value(master);
+	spec->priority = (int)json_integer_value(priority);
+	return 0;
+}
+
+int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, bool *lost)
+{
+	json_t *lease = json_object_get(record, "lease");
+	const char *ack_hex = json_string_value(json_object_get(lease, "ack"));
+	json_t *started = json_object_get(lease, "startedAt");
+	_cleanup_free_ uint8_t *ack = NULL;
+	size_t ack_len = 0;
+	struct dhcp_message *msg;
+
+	if (!ack_hex || !*ack_hex || !json_is_integer(started) || unhex(ack_hex, DHCP_MESSAGE_MAX, &ack, &ack_len) < 0)
+		return -EINVAL;
+	/* Absent in records written before it existed: those were never lost. */
+	*lost = json_is_true(json_object_get(lease, "lost"));
+	msg = malloc(sizeof(*msg));
+	if (!msg)
+		return -ENOMEM;
+	int r = -EINVAL;
+	if (dhcp_message_parse(ack, ack_len, msg) == DHCP_PARSE_OK) {
+		/* Back from wall-clock to this boot's monotonic time; a lease that began
+		 * before the boot began at time 0. */
+		uint64_t wall = realtime_ms(), began = (uint64_t)json_integer_value(started);
+		uint64_t age = wall > began ? wall - began : 0;
+		uint64_t start = now > age ? now - age : 0;
+		r = dhcp_lease_from_message(msg, ack, ack_len, start, out) ? -EINVAL : 0;
+	}
+	free(msg);
+	return r;
+}

@@ -1,0 +1,49 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dhcpd/log.h"
+#include "util/macro.h"
+
+static int max_priority = LOG_INFO;
+
+bool log_set_level_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		int priority;
+	} levels[] = { { "error", LOG_ERR }, { "warning", LOG_WARNING }, { "info", LOG_INFO }, { "debug", LOG_DEBUG } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
+		if (strcmp(name, levels[i].name) == 0) {
+			max_priority = levels[i].priority;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool log_enabled(int priority)
+{
+	return priority <= max_priority;
+}
+
+void log_write(int priority, const char *fmt, ...)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+	va_list ap;
+
+	if (!log_enabled(priority))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ dhcp: ", stamp, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

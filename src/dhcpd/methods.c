@@ -1,0 +1,308 @@
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni/env.h"
+#include "cni/json.h"
+#include "dhcp/rpc.h"
+#include "dhcpd/client_config.h"
+#include "dhcpd/lease/sync.h"
+#include "dhcpd/methods.h"
+#include "dhcpd/podnet.h"
+#include "util/macro.h"
+
+/* ---- the attachment a call is about ---- */
+
+struct call {
+	const char *container_id;
+	const char *ifname;
+	const char *netns;
+	const char *args;
+	json_t *config;
+	const char *network;
+};
+
+static int parse_call(json_t *params, bool need_netns, struct call *call, struct cni_error *err)
+{
+	*call = (struct call){ 0 };
+	if (cni_json_string(params, "params", "containerID", &call->container_id, err) < 0 ||
+	    cni_json_string(params, "params", "ifName", &call->ifname, err) < 0 ||
+	    cni_json_string(params, "params", "netns", &call->netns, err) < 0 ||
+	    cni_json_string(params, "params", "args", &call->args, err) < 0 ||
+	    cni_json_object(params, "params", "config", &call->config, err) < 0 ||
+	    cni_json_string(call->config, "config", "name", &call->network, err) < 0)
+		return -1;
+	if (!call->container_id || !cni_container_id_valid(call->container_id))
+		return cni_error_set(err, CNI_ERR_INVALID_ENV, "invalid or missing container ID");
+	if (!call->ifname || cni_ifname_invalid(call->ifname))
+		return cni_error_set(err, CNI_ERR_INVALID_ENV, "invalid or missing interface name");
+	if (need_netns && (!call->netns || call->netns[0] != '/'))
+		return cni_error_set(err, CNI_ERR_INVALID_ENV, "the network namespace must be an absolute path");
+	if (!call->config || !call->network || !*call->network)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "the network configuration has no \"name\"");
+	return 0;
+}
+
+static char *call_key(const struct call *call)
+{
+	char *key = NULL;
+	return asprintf(&key, "%s/%s/%s", call->container_id, call->network, call->ifname) < 0 ? NULL : key;
+}
+
+static void reply_oom(struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	cni_error_set(&err, CNI_ERR_IO, "the dhcp daemon is out of memory");
+	conn_reply_error(conn, &err);
+}
+
+/* Release and Check name an attachment; its lease, if held, is looked up. false when
+ * the call was answered already (bad params). */
+static bool find_call(struct methods *m, json_t *params, struct conn *conn, struct lease_slot **slot)
+{
+	struct cni_error err = { 0 };
+	struct call call;
+
+	if (parse_call(params, false, &call, &err) < 0) {
+		conn_reply_error(conn, &err);
+		return false;
+	}
+	_cleanup_free_ char *key = call_key(&call);
+	if (!key) {
+		reply_oom(conn);
+		return false;
+	}
+	*slot = leases_find(m->leases, key);
+	return true;
+}
+
+/* ---- DHCP.Allocate ---- */
+
+static struct lease_slot *start_lease(struct methods *m, const struct call *call, struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	struct link_info link;
+	struct lease_spec spec = {
+		.container_id = call->container_id,
+		.network = call->network,
+		.ifname = call->ifname,
+		.netns = call->netns,
+	};
+	_cleanup_free_ char *netns_path = NULL;
+
+	if (asprintf(&netns_path, "%s%s", m->opt->hostprefix, call->netns) < 0) {
+		reply_oom(conn);
+		return NULL;
+	}
+	spec.netns_path = netns_path;
+	if (podnet_prepare_link(netns_path, call->ifname, &link, &err) < 0 ||
+	    lease_spec_configure(&spec, call->config, call->args, &link, m->opt, &err) < 0) {
+		conn_reply_error(conn, &err);
+		return NULL;
+	}
+	struct lease_slot *slot = leases_add(m->leases, &spec);
+	if (!slot) {
+		reply_oom(conn);
+		return NULL;
+	}
+	lease_start(slot->lease, loop_now_ms());
+	return slot;
+}
+
+/* Answers `conn` once the lease is bound (or failed). Two calls for one attachment
+ * share the same transaction; a bound lease answers at once. */
+static void allocate(struct methods *m, json_t *params, struct conn *conn)
+{
+	struct cni_error err = { 0 };
+	struct call call;
+	_cleanup_free_ char *key = NULL;
+
+	if (parse_call(params, true, &call, &err) < 0) {
+		conn_reply_error(conn, &err);
+		return;
+	}
+	if (!(key = call_key(&call))) {
+		reply_oom(conn);
+		return;
+	}
+	struct lease_slot *slot = leases_find(m->leases, key);
+	if (slot && lease_bound(slot->lease)) {
+		json_t *result = lease_result_json(slot->lease, &err);
+		conn_reply(conn, result ? json_pack("{s:o}", "result", result) : rpc_error_json(&err));
+		return;
+	}
+	if (!slot && !(slot = start_lease(m, &call, conn)))
+		return;
+	if (leases_wait(slot, conn) < 0) {
+		cni_error_set(&err, CNI_ERR_TRY_AGAIN, "%s: too many calls waiting for this lease", key);
+		conn_reply_error(conn, &err);
+	}
+}
+
+/* ---- DHCP.Release, DHCP.Check ---- */
+
+/* Unicast DHCPRELEASE, then forget; releasing nothing is success. */
+static void release(struct methods *m, json_t *params, struct conn *conn)
+{
+	struct lease_slot *slot = NULL;
+
+	if (!find_call(m, params, conn, &slot))
+		return;
+	if (slot)
+		lease_release(slot->lease, loop_now_ms(), "DEL");
+	conn_reply(conn, json_pack("{s:{}}", "result"));
+}
+
+/* The attachment holds a valid lease with params.address. Never starts one. */
+static void check(struct methods *m, json_t *params, struct conn *conn)
+{
+	struct lease_slot *slot = NULL;
+	const char *want = json_string_value(json_object_get(params, "address"));
+	struct cni_error err = { 0 };
+	char have[IP_PREFIX_STRLEN];
+
+	if (!find_call(m, params, conn, &slot))
+		return;
+	struct lease *lease = slot ? slot->lease : NULL;
+	if (!lease)
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "the dhcp daemon holds no lease for this attachment");
+	else if (!lease_bound(lease))
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "%s has no valid lease: the client is in %s", lease_key(lease),
+			      dhcp_client_state_name(lease_state(lease)));
+	if (err.code) {
+		cni_error_details(&err, "dhcp list on the node shows the leases held; a DEL and ADD gets a new one");
+		conn_reply_error(conn, &err);
+		return;
+	}
+	struct ip_prefix held = lease_prefix(lease_held(lease));
+	ip_prefix_format(&held, have);
+	if (want && strcmp(want, have) != 0) {
+		cni_error_set(&err, CNI_ERR_CHECK_FAILED, "%s: the lease is %s, prevResult says %s", lease_key(lease), have,
+			      want);
+		conn_reply_error(conn, &err);
+		return;
+	}
+	conn_reply(conn, json_pack("{s:{s:s, s:s}}", "result", "address", have, "state",
+				   dhcp_client_state_name(lease_state(lease))));
+}
+
+/* ---- DHCP.GC ---- */
+
+static bool attachment_valid(json_t *valid, const struct lease_spec *spec)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(valid, i, item) {
+		const char *id = json_string_value(json_object_get(item, "containerID"));
+		const char *ifname = json_string_value(json_object_get(item, "ifname"));
+		if (id && ifname && strcmp(id, spec->container_id) == 0 && strcmp(ifname, spec->ifname) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Releases the network's leases whose attachment is not in params.validAttachments
+ * [{containerID, ifname}]. */
+static void gc(struct methods *m, json_t *params, struct conn *conn)
+{
+	const char *network = json_string_value(json_object_get(params, "network"));
+	json_t *valid = json_object_get(params, "validAttachments");
+	struct cni_error err = { 0 };
+	json_int_t released = 0;
+
+	if (!network || !json_is_array(valid)) {
+		cni_error_set(&err, CNI_ERR_DECODE, "DHCP.GC needs \"network\" and \"validAttachments\"");
+		conn_reply_error(conn, &err);
+		return;
+	}
+	for (struct lease_slot *slot = m->leases->slots; slot; slot = slot->next) {
+		const struct lease_spec *spec = lease_spec(slot->lease);
+		if (slot->ended || strcmp(spec->network, network) != 0 || attachment_valid(valid, spec))
+			continue;
+		if (podnet_exists(spec->netns_path) < 0)
+			lease_lose_pod(slot->lease);
+		lease_release(slot->lease, loop_now_ms(), "GC: not among the valid attachments");
+		released++;
+	}
+	conn_reply(conn, json_pack("{s:{s:I}}", "result", "released", released));
+}
+
+/* ---- DHCP.List, DHCP.Status ---- */
+
+static json_t *lease_json(const struct lease *lease, uint64_t now)
+{
+	const struct lease_spec *spec = lease_spec(lease);
+	const struct dhcp_lease *held = lease_held(lease);
+	char addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "containerID", spec->container_id, "network", spec->network,
+				"ifName", spec->ifname, "netns", spec->netns_path, "state",
+				dhcp_client_state_name(lease_state(lease)));
+
+	if (!obj || !held)
+		return obj;
+	uint64_t expiry = dhcp_lease_expiry(held), t1 = dhcp_lease_t1(held);
+	json_object_set_new(obj, "address", json_sprintf("%s/%u", inet_ntop(AF_INET, &held->address, addr, sizeof(addr)),
+							 held->prefix_len));
+	json_object_set_new(obj, "server", json_string(inet_ntop(AF_INET, &held->server_id, server, sizeof(server))));
+	json_object_set_new(obj, "leaseSeconds", json_integer(held->lifetime_s));
+	if (expiry != UINT64_MAX)
+		json_object_set_new(obj, "expiresIn", json_integer(expiry > now ? (json_int_t)((expiry - now) / 1000) : 0));
+	if (t1 != UINT64_MAX)
+		json_object_set_new(obj, "renewIn", json_integer(t1 > now ? (json_int_t)((t1 - now) / 1000) : 0));
+	return obj;
+}
+
+static json_t *list(const struct leases *t)
+{
+	json_t *leases = json_array();
+	uint64_t now = loop_now_ms();
+
+	for (struct lease_slot *slot = t->slots; slot && leases; slot = slot->next)
+		if (!slot->ended)
+			json_array_append_new(leases, lease_json(slot->lease, now));
+	return leases;
+}
+
+/* Ready, the leases held, and the heap in use: what a lease costs is measured by it. */
+static json_t *status(const struct methods *m)
+{
+	struct mallinfo2 heap = mallinfo2();
+
+	return json_pack("{s:{s:b, s:I, s:I}}", "result", "ready", !m->stopping, "leases",
+			 (json_int_t)m->leases->count, "heapBytes", (json_int_t)(heap.uordblks + heap.hblkhd));
+}
+
+/* ---- dispatch ---- */
+
+void methods_dispatch(void *ctx, struct conn *conn, json_t *request)
+{
+	struct methods *m = ctx;
+	json_t *method = json_object_get(request, "method"), *params = json_object_get(request, "params");
+	const char *name = json_string_value(method);
+	struct cni_error err = { 0 };
+
+	if (!name || !json_is_object(params)) {
+		cni_error_set(&err, CNI_ERR_DECODE, "a request needs \"method\" and \"params\"");
+		conn_reply_error(conn, &err);
+	} else if (strcmp(name, "DHCP.Allocate") == 0) {
+		allocate(m, params, conn);
+	} else if (strcmp(name, "DHCP.Release") == 0) {
+		release(m, params, conn);
+	} else if (strcmp(name, "DHCP.Check") == 0) {
+		check(m, params, conn);
+	} else if (strcmp(name, "DHCP.GC") == 0) {
+		gc(m, params, conn);
+	} else if (strcmp(name, "DHCP.Status") == 0) {
+		conn_reply(conn, status(m));
+	} else if (strcmp(name, "DHCP.List") == 0) {
+		conn_reply(conn, json_pack("{s:o}", "result", list(m->leases)));
+	} else {
+		cni_error_set(&err, CNI_ERR_NOT_IMPLEMENTED, "unknown method \"%s\"", name);
+		cni_error_details(&err, "the daemon serves DHCP.Allocate, DHCP.Release, DHCP.Check, DHCP.GC, DHCP.Status "
+					"and DHCP.List");
+		conn_reply_error(conn, &err);
+	}
+}

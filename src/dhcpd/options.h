@@ -1,0 +1,26 @@
+/* The daemon's flags: the reference's (-socketpath, -pidfile, -hostprefix,
+ * -broadcast, -timeout, -resendmax, -resendtimeout) and ours. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DHCP_DEFAULT_STATE_DIR "/var/lib/cni/dhcp"
+
+struct daemon_options {
+	char socket_path[PATH_MAX]; /* with the host prefix */
+	const char *pidfile;
+	const char *hostprefix; /* "" or e.g. "/host": put before every netns path */
+	char state_dir[PATH_MAX]; /* with the host prefix */
+	bool broadcast;
+	int64_t timeout_ms;        /* -timeout: the first retransmission waits at most this */
+	int64_t resend_max_ms;     /* -resendmax: the longest wait between retransmissions */
+	int64_t resend_timeout_ms; /* -resendtimeout: give up acquiring after this */
+	bool has_socket_group;
+	gid_t socket_group; /* members may call the daemon too */
+};
+
+/* 1: --help was shown; 0: parsed; -1: bad flags (said on stderr). */
+int daemon_options_parse(int argc, char **argv, struct daemon_options *opt);
