@@ -147,7 +147,7 @@ def main():
         # A pool large enough for both runs, no ping check: the server answers at once.
         lab.start_dnsmasq(pool=(lab.address(20), lab.address(250)), lease_time=3600)
         impls = [Implementation("reference", REFERENCE, lab),
-                 Implementation("ours", our_bin_dir(lab, Path(opts.build)), lab)]
+                 Implementation("ours", our_bin_dir(lab, Path(opts.build).resolve()), lab)]
         for impl in impls:
             print(f"measuring {impl.name} ...", flush=True)
             results[impl.name] = measure(impl, fresh_pods(lab, opts.pods), fresh_pods(lab, 100))

@@ -10,6 +10,11 @@
 #include "dhcpd/log.h"
 #include "util/macro.h"
 
+/* A caller has this long to send its request, and to take its answer: one that
+ * stalls holds a descriptor for nothing. Waiting for a lease has no such limit (the
+ * acquisition has its own). */
+#define CONN_STALL_MS 10000
+
 enum conn_state {
 	CONN_READING,  /* the request line arrives */
 	CONN_WAITING,  /* the request is in; its answer is not */
@@ -20,6 +25,8 @@ enum conn_state {
 struct conn {
 	unsigned refs;
 	enum conn_state state;
+	uid_t caller;
+	uint64_t deadline; /* reading or sending: the caller stalled; UINT64_MAX while waiting */
 	struct loop *loop;
 	struct loop_source src;
 	conn_request_fn on_request;
@@ -40,6 +47,8 @@ struct conn *conn_new(struct loop *loop, int fd, conn_request_fn on_request, voi
 		return NULL;
 	*conn = (struct conn){
 		.refs = 1,
+		.caller = (uid_t)-1,
+		.deadline = loop_now_ms() + CONN_STALL_MS,
 		.loop = loop,
 		.src = { .fd = fd, .handler = on_event, .data = conn },
 		.on_request = on_request,
@@ -81,6 +90,30 @@ bool conn_finished(const struct conn *conn)
 	return conn->state == CONN_FINISHED;
 }
 
+void conn_set_caller(struct conn *conn, uid_t uid)
+{
+	conn->caller = uid;
+}
+
+bool conn_caller_is_root(const struct conn *conn)
+{
+	return conn->caller == 0;
+}
+
+uint64_t conn_deadline(const struct conn *conn)
+{
+	return conn->state == CONN_FINISHED ? UINT64_MAX : conn->deadline;
+}
+
+void conn_expire(struct conn *conn, uint64_t now)
+{
+	if (now < conn_deadline(conn))
+		return;
+	log_debug("a caller stalled %s its call for %d s: hanging up",
+		  conn->state == CONN_READING ? "sending" : "taking the answer to", CONN_STALL_MS / 1000);
+	conn->state = CONN_FINISHED;
+}
+
 static void watch(struct conn *conn, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = &conn->src };
@@ -97,6 +130,8 @@ static void send_answer(struct conn *conn)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
+			if (conn->state != CONN_SENDING)
+				conn->deadline = loop_now_ms() + CONN_STALL_MS;
 			conn->state = CONN_SENDING;
 			watch(conn, EPOLLOUT);
 			return;
@@ -153,6 +188,7 @@ static void read_request(struct conn *conn)
 	}
 	/* The call is in: from now on only a hangup matters (the caller half-closed). */
 	conn->state = CONN_WAITING;
+	conn->deadline = UINT64_MAX;
 	watch(conn, 0);
 	json_t *request = jsonline_parse(&conn->request, &jerr);
 	if (!request) {

@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "cni/error.h"
 #include "dhcpd/loop.h"
@@ -21,9 +23,19 @@ void conn_unref(struct conn *conn);
  * reference. */
 void conn_close(struct conn *conn);
 
+/* Who called (SO_PEERCRED), as the server found it: root may ask anything, a member
+ * of the socket's group less (docs/security.md). */
+void conn_set_caller(struct conn *conn, uid_t uid);
+bool conn_caller_is_root(const struct conn *conn);
+
 /* Sends `response` (its reference is taken) and ends the call; a no-op once the call
  * has ended (answered, or the caller hung up). */
 void conn_reply(struct conn *conn, json_t *response);
 void conn_reply_error(struct conn *conn, const struct cni_error *err);
 /* The answer has left, or the caller hung up: nothing more happens on it. */
 bool conn_finished(const struct conn *conn);
+/* When a caller that stalls (sending its request, or taking its answer) is hung up
+ * on; UINT64_MAX while its answer is being worked on. */
+uint64_t conn_deadline(const struct conn *conn);
+/* Past its deadline: finished. */
+void conn_expire(struct conn *conn, uint64_t now);

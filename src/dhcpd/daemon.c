@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dhcpd/closer.h"
@@ -28,14 +31,22 @@ struct daemon {
 	struct loop_source signals;
 };
 
+/* Opened so that nothing planted at the path (a FIFO, a symlink) can hang the daemon
+ * or make it write elsewhere. */
 static int write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "we");
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	char text[16];
+	struct stat st;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	return fclose(f) < 0 ? -errno : 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	int len = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, text, (size_t)len) != len)
+		return errno ? -errno : -EIO;
+	return 0;
 }
 
 static void on_signal(struct loop_source *source, uint32_t events)
@@ -67,8 +78,10 @@ static int watch_signals(struct daemon *d)
 static void run(struct daemon *d)
 {
 	while (!d->methods.stopping) {
-		uint64_t sweep_at = sweep_deadline(&d->sweep, &d->leases), lease_at = leases_next_deadline(&d->leases);
-		int r = loop_run_once(&d->loop, sweep_at < lease_at ? sweep_at : lease_at);
+		uint64_t next = leases_next_deadline(&d->leases), at = sweep_deadline(&d->sweep, &d->leases);
+		next = at < next ? at : next;
+		at = server_deadline(&d->server);
+		int r = loop_run_once(&d->loop, at < next ? at : next);
 		if (r < 0) {
 			log_error("event loop failed: %s", strerror(-r));
 			break;
@@ -76,8 +89,24 @@ static void run(struct daemon *d)
 		uint64_t now = loop_now_ms();
 		sweep_run(&d->sweep, &d->leases, now);
 		leases_run_timers(&d->leases, now);
+		server_run_timers(&d->server, now);
 		server_reap(&d->server);
 		leases_reap(&d->leases);
+	}
+}
+
+/* Every lease holds sockets while it talks and every caller one: take all the hard
+ * limit allows (systemd's LimitNOFILE, a container's ulimit); epoll has no
+ * FD_SETSIZE to outgrow. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("cannot raise the open file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+				    strerror(errno));
 	}
 }
 
@@ -88,6 +117,12 @@ static int lock_state(const char *dir)
 {
 	int r = state_init(dir);
 
+	if (r == -EPERM) {
+		log_error("the state directory %s is not root's alone (another owner, or writable by group or "
+			  "others): whoever writes records there steers the daemon; chown root and chmod 700 it",
+			  dir);
+		return r;
+	}
 	if (r < 0) {
 		log_error("cannot create the state directory %s: %s", dir, strerror(-r));
 		return r;
@@ -132,6 +167,7 @@ int daemon_main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	raise_fd_limit();
 	_cleanup_close_ int state_lock_fd = lock_state(d.opt.state_dir);
 	if (state_lock_fd < 0)
 		return 1;

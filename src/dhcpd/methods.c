@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,21 @@ static char *call_key(const struct call *call)
 	return asprintf(&key, "%s/%s/%s", call->container_id, call->network, call->ifname) < 0 ? NULL : key;
 }
 
+/* What only root may do (docs/security.md): a member of --socket-group may not. */
+__attribute__((format(printf, 2, 3))) static void refuse_member(struct conn *conn, const char *fmt, ...)
+{
+	struct cni_error err = { 0 };
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	cni_error_set(&err, CNI_ERR_DAEMON, "permission denied: %s", what);
+	cni_error_details(&err, "only root may; members of the daemon's --socket-group may not (see docs/security.md)");
+	conn_reply_error(conn, &err);
+}
+
 static void reply_oom(struct conn *conn)
 {
 	struct cni_error err = { 0 };
@@ -97,8 +113,18 @@ static struct lease_slot *start_lease(struct methods *m, const struct call *call
 		return NULL;
 	}
 	spec.netns_path = netns_path;
-	if (podnet_prepare_link(netns_path, call->ifname, &link, &err) < 0 ||
+	/* A member of the socket's group leases only for a pod's macvlan: not for the
+	 * node's uplink, or a veth some namespace holds. */
+	const char *kind = conn_caller_is_root(conn) ? NULL : "macvlan";
+
+	if (podnet_prepare_link(netns_path, call->ifname, NULL, kind, &link, &err) < 0 ||
+	    podnet_netns_ino(netns_path, &spec.netns_ino) < 0 ||
 	    lease_spec_configure(&spec, call->config, call->args, &link, m->opt, &err) < 0) {
+		if (!err.code)
+			cni_error_set(&err, CNI_ERR_NETNS, "%s went away while its lease was being set up", netns_path);
+		if (kind && err.code == CNI_ERR_DAEMON)
+			cni_error_details(&err, "members of the daemon's --socket-group may lease only for macvlan "
+						"interfaces; root may for any (see docs/security.md)");
 		conn_reply_error(conn, &err);
 		return NULL;
 	}
@@ -148,8 +174,16 @@ static void release(struct methods *m, json_t *params, struct conn *conn)
 {
 	struct lease_slot *slot = NULL;
 
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+
 	if (!find_call(m, params, conn, &slot))
 		return;
+	/* Another pod's lease, named by its key alone, is not a member's to give back. */
+	if (slot && !conn_caller_is_root(conn) && (!netns || strcmp(netns, lease_spec(slot->lease)->netns) != 0)) {
+		refuse_member(conn, "%s belongs to the pod in %s, not %s", lease_key(slot->lease),
+			      lease_spec(slot->lease)->netns, netns ? netns : "(no netns)");
+		return;
+	}
 	if (slot)
 		lease_release(slot->lease, loop_now_ms(), "DEL");
 	conn_reply(conn, json_pack("{s:{}}", "result"));
@@ -213,6 +247,10 @@ static void gc(struct methods *m, json_t *params, struct conn *conn)
 	struct cni_error err = { 0 };
 	json_int_t released = 0;
 
+	if (!conn_caller_is_root(conn)) {
+		refuse_member(conn, "DHCP.GC releases every lease of a network");
+		return;
+	}
 	if (!network || !json_is_array(valid)) {
 		cni_error_set(&err, CNI_ERR_DECODE, "DHCP.GC needs \"network\" and \"validAttachments\"");
 		conn_reply_error(conn, &err);
@@ -222,7 +260,7 @@ static void gc(struct methods *m, json_t *params, struct conn *conn)
 		const struct lease_spec *spec = lease_spec(slot->lease);
 		if (slot->ended || strcmp(spec->network, network) != 0 || attachment_valid(valid, spec))
 			continue;
-		if (podnet_exists(spec->netns_path) < 0)
+		if (!lease_pod_present(slot->lease))
 			lease_lose_pod(slot->lease);
 		lease_release(slot->lease, loop_now_ms(), "GC: not among the valid attachments");
 		released++;

@@ -6,16 +6,18 @@
 #include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "dhcpd/podnet.h"
+#include "cni/netns.h"
 #include "cni/result.h"
 #include "dhcp4/packet.h"
 #include "dhcp4/protocol.h"
-#include "cni/netns.h"
+#include "dhcpd/podnet.h"
 #include "netns/netns.h"
 #include "rtnl/addr.h"
 #include "rtnl/socket.h"
+#include "util/mac.h"
 #include "util/macro.h"
 
 int podnet_exists(const char *netns_path)
@@ -23,11 +25,37 @@ int podnet_exists(const char *netns_path)
 	return access(netns_path, F_OK) == 0 ? 0 : -errno;
 }
 
-int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err)
+/* The daemon's own network namespace is never a pod's: a caller (or a record) naming
+ * it would have the daemon configure the node's own interfaces. */
+static bool is_own_netns(int netns)
 {
+	struct stat pod, own;
+
+	return fstat(netns, &pod) == 0 && stat("/proc/self/ns/net", &own) == 0 && pod.st_dev == own.st_dev &&
+	       pod.st_ino == own.st_ino;
+}
+
+int podnet_netns_ino(const char *netns_path, uint64_t *ino)
+{
+	struct stat st;
+
+	if (stat(netns_path, &st) < 0)
+		return -errno;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int podnet_prepare_link(const char *netns_path, const char *ifname, const uint8_t *mac, const char *kind,
+			struct link_info *link, struct cni_error *err)
+{
+	char have[MAC_STRLEN], want[MAC_STRLEN];
 	_cleanup_close_ int netns = netns_open_cni(netns_path, err);
+
 	if (netns < 0)
 		return -1;
+	if (is_own_netns(netns))
+		return cni_error_set(err, CNI_ERR_INVALID_ENV, "%s is the dhcp daemon's own network namespace, not a pod's",
+				     netns_path);
 	_cleanup_nl_sock_ struct nl_sock *sk = nl_route_socket(netns);
 	if (!sk)
 		return cni_error_set(err, CNI_ERR_NETLINK, "cannot open netlink in %s: %s", netns_path, strerror(errno));
@@ -37,6 +65,15 @@ int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_
 		cni_error_details(err, "the plugin that calls dhcp as IPAM (macvlan, ...) creates it first");
 		return -1;
 	}
+	if (r == 0 && mac && memcmp(link->mac, mac, MAC_LEN) != 0) {
+		mac_format(link->mac, have);
+		mac_format(mac, want);
+		return cni_error_set(err, CNI_ERR_DHCP, "interface %s in %s is %s, not %s: another interface than the "
+							"lease's", ifname, netns_path, have, want);
+	}
+	if (r == 0 && kind && strcmp(link->kind, kind) != 0)
+		return cni_error_set(err, CNI_ERR_DAEMON, "permission denied: %s in %s is a %s link, not a %s", ifname,
+				     netns_path, link->kind[0] ? link->kind : "plain", kind);
 	if (r == 0 && !(link->flags & IFF_UP) && (r = link_set_up(sk, link->index)) == 0)
 		link->flags |= IFF_UP;
 	if (r < 0)

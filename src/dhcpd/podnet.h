@@ -10,9 +10,12 @@
 #include "cni/error.h"
 #include "rtnl/link.h"
 
-/* Finds `ifname` in the namespace at `netns_path` and brings it up if it is down
- * (no waiting: the packet socket works on a link that is still coming up). */
-int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err);
+/* Finds `ifname` in the pod's namespace at `netns_path` (never the daemon's own) and,
+ * when it is the one expected (`mac`, `kind` such as "macvlan": each when not NULL),
+ * brings it up if it is down (no waiting: the packet socket works on a link that is
+ * still coming up). */
+int podnet_prepare_link(const char *netns_path, const char *ifname, const uint8_t *mac, const char *kind,
+			struct link_info *link, struct cni_error *err);
 
 /* A packet socket (SOCK_DGRAM, ETH_P_IP) on `ifindex` with PACKET_AUXDATA and the
  * filter for transaction `xid`, or -errno. Close it with closer_close. */
@@ -40,6 +43,9 @@ int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr
 
 /* 0 when the namespace file exists, -ENOENT when the pod is gone. */
 int podnet_exists(const char *netns_path);
+/* Which namespace the path holds now (its inode): a pod deleted without a DEL may
+ * leave its path to the next one. -errno when there is none. */
+int podnet_netns_ino(const char *netns_path, uint64_t *ino);
 
 struct cni_result;
 struct ip_prefix;

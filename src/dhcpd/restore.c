@@ -24,8 +24,8 @@ static bool pod_still_there(const char *netns_path, const char *ifname, json_t *
 	uint8_t mac[6] = { 0 };
 	struct cni_error err = { 0 };
 
-	lease_record_mac(record, mac);
-	if (podnet_prepare_link(netns_path, ifname, link, &err) == 0 && memcmp(link->mac, mac, sizeof(mac)) == 0)
+	/* Only the same interface is brought up: a record naming another is not ours. */
+	if (lease_record_mac(record, mac) == 0 && podnet_prepare_link(netns_path, ifname, mac, NULL, link, &err) == 0)
 		return true;
 	*link = (struct link_info){ .mtu = DHCP_MIN_MAX_MESSAGE };
 	memcpy(link->mac, mac, sizeof(mac));
@@ -64,7 +64,8 @@ static void restore_one(json_t *record, void *ctx)
 
 	if (lease_record_names(record, &spec) == 0 && asprintf(&netns_path, "%s%s", r->opt->hostprefix, spec.netns) >= 0) {
 		spec.netns_path = netns_path;
-		there = pod_still_there(netns_path, spec.ifname, record, &link);
+		there = pod_still_there(netns_path, spec.ifname, record, &link) &&
+			podnet_netns_ino(netns_path, &spec.netns_ino) == 0;
 		usable = configure(r, record, &link, &spec, &err);
 		if (usable == 0 && (usable = lease_record_lease(record, now, &saved, &lost)) < 0)
 			free(spec.client.request_options);

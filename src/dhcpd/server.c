@@ -16,6 +16,12 @@
 
 /* systemd's sd_listen_fds(3): the first passed descriptor. */
 #define SD_LISTEN_FDS_START 3
+/* Callers at once; more are answered "try again" at once, so that a flood of
+ * connections cannot take every descriptor the leases need. */
+#define CONNS_MAX 1024
+/* accept() out of descriptors: the listener rests this long instead of spinning on a
+ * connection it cannot take. */
+#define ACCEPT_PAUSE_MS 1000
 
 struct conn_entry {
 	struct conn_entry *next;
@@ -39,6 +45,7 @@ void server_init(struct server *s, struct loop *loop, const char *path, const gi
 		.on_request = on_request,
 		.ctx = ctx,
 		.listener = { .fd = -1 },
+		.resume_at = UINT64_MAX,
 	};
 }
 
@@ -95,6 +102,14 @@ static void refuse(struct conn *conn, const struct ucred *cred)
 
 /* ---- connections ---- */
 
+static void refuse_busy(struct conn *conn)
+{
+	struct cni_error err = { 0 };
+
+	cni_error_set(&err, CNI_ERR_TRY_AGAIN, "the dhcp daemon has %d calls open: try again", CONNS_MAX);
+	conn_reply_error(conn, &err);
+}
+
 static void accept_one(struct server *s, int fd)
 {
 	struct conn_entry *entry = malloc(sizeof(*entry));
@@ -109,8 +124,23 @@ static void accept_one(struct server *s, int fd)
 	}
 	*entry = (struct conn_entry){ .next = s->conns, .conn = conn };
 	s->conns = entry;
-	if (!peer_allowed(s, fd, &cred))
+	s->n_conns++;
+	bool allowed = peer_allowed(s, fd, &cred);
+	conn_set_caller(conn, allowed ? cred.uid : (uid_t)-1);
+	if (!allowed)
 		refuse(conn, &cred);
+	else if (s->n_conns > CONNS_MAX)
+		refuse_busy(conn);
+}
+
+/* Out of descriptors (or memory): the pending connection stays queued and epoll would
+ * report it again at once, for ever. Rest, and say so once. */
+static void pause_accepting(struct server *s, int error)
+{
+	log_warning("cannot accept calls: %s; resting %d ms (%zu calls open; raise the daemon's LimitNOFILE?)",
+		    strerror(error), ACCEPT_PAUSE_MS, s->n_conns);
+	loop_remove(s->loop, &s->listener);
+	s->resume_at = loop_now_ms() + ACCEPT_PAUSE_MS;
 }
 
 static void on_listener(struct loop_source *source, uint32_t events)
@@ -120,10 +150,38 @@ static void on_listener(struct loop_source *source, uint32_t events)
 
 	for (;;) {
 		int fd = accept4(source->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		int error = errno;
+		if (fd >= 0) {
+			accept_one(s, fd);
+			continue;
+		}
+		if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)
+			pause_accepting(s, error);
+		if (error != EINTR && error != ECONNABORTED)
 			return;
-		accept_one(s, fd);
 	}
+}
+
+uint64_t server_deadline(const struct server *s)
+{
+	uint64_t next = s->resume_at;
+
+	for (struct conn_entry *entry = s->conns; entry; entry = entry->next) {
+		uint64_t at = conn_deadline(entry->conn);
+		next = at < next ? at : next;
+	}
+	return next;
+}
+
+void server_run_timers(struct server *s, uint64_t now)
+{
+	if (now >= s->resume_at) {
+		s->resume_at = UINT64_MAX;
+		if (loop_add(s->loop, &s->listener, EPOLLIN) < 0)
+			log_error("cannot listen on %s again: %s", s->path, strerror(errno));
+	}
+	for (struct conn_entry *entry = s->conns; entry; entry = entry->next)
+		conn_expire(entry->conn, now);
 }
 
 static void drop_conns(struct server *s, bool all)
@@ -135,6 +193,7 @@ static void drop_conns(struct server *s, bool all)
 			continue;
 		}
 		*p = entry->next;
+		s->n_conns--;
 		conn_close(entry->conn);
 		conn_unref(entry->conn);
 		free(entry);

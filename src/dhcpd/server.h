@@ -3,6 +3,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "dhcpd/conn.h"
@@ -19,7 +21,9 @@ struct server {
 	void *ctx;
 	struct loop_source listener;
 	bool from_systemd; /* the listening socket was passed by systemd */
+	uint64_t resume_at; /* accepting rests until then (descriptors ran out); UINT64_MAX: it does not */
 	struct conn_entry *conns;
+	size_t n_conns;
 };
 
 void server_init(struct server *s, struct loop *loop, const char *path, const gid_t *group, conn_request_fn on_request,
@@ -34,3 +38,6 @@ int server_listen(struct server *s);
 void server_close(struct server *s);
 /* Drops connections that were answered or went away. */
 void server_reap(struct server *s);
+/* The next stalled caller to hang up on, or the end of a rest from accepting. */
+uint64_t server_deadline(const struct server *s);
+void server_run_timers(struct server *s, uint64_t now);

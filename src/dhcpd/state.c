@@ -16,10 +16,26 @@
 
 #define RECORD_SUFFIX ".json"
 #define NAME_MAX_USED 200
+/* A record is a few KiB; anything far larger was not written by us. */
+#define RECORD_SIZE_MAX (256 * 1024)
+#define WHY_MAX 160
 
 int state_init(const char *dir)
 {
-	return mkdir_p(dir, 0700);
+	struct stat st;
+	int r = mkdir_p(dir, 0700);
+
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* Whoever may write records there may make the daemon bring up interfaces and
+	 * hold addresses in any namespace it names. */
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
 }
 
 int state_lock(const char *dir)
@@ -68,7 +84,11 @@ int state_save(const char *dir, const char *key, json_t *record)
 	record_name(key, name);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(temp, sizeof(temp), "%s/.%s.tmp", dir, name);
-	_cleanup_close_ int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh file of ours: whatever was planted under the temp name (a symlink to
+	 * elsewhere, a FIFO) is removed, not written through. */
+	if (unlink(temp) < 0 && errno != ENOENT)
+		return -errno;
+	_cleanup_close_ int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(text);
@@ -101,15 +121,67 @@ static bool is_record(const char *name)
 	return name[0] != '.' && len > suffix && strcmp(name + len - suffix, RECORD_SUFFIX) == 0;
 }
 
+/* A record that cannot be trusted is kept for a person to look at, never acted on. */
+static void set_aside(int dir_fd, const char *dir, const char *name, const char *why)
+{
+	char aside[NAME_MAX_USED + 64];
+
+	snprintf(aside, sizeof(aside), "%s.bad", name);
+	log_warning("state %s/%s %s: moved aside to .bad", dir, name, why);
+	if (renameat(dir_fd, name, dir_fd, aside) < 0)
+		log_error("state %s/%s: cannot move it aside: %s", dir, name, strerror(errno));
+}
+
+/* Opened so that it cannot block or lead elsewhere: a regular file of a sane size. */
+static json_t *read_record(int dir_fd, const char *name, char why[WHY_MAX])
+{
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	json_error_t jerr = { 0 };
+	struct stat st;
+
+	if (fd < 0) {
+		snprintf(why, WHY_MAX, "is unreadable (%s)", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, WHY_MAX, "is not a regular file");
+		return NULL;
+	}
+	if (st.st_size > RECORD_SIZE_MAX) {
+		snprintf(why, WHY_MAX, "is larger than any record (%lld bytes)", (long long)st.st_size);
+		return NULL;
+	}
+	json_t *record = json_loadfd(fd, 0, &jerr);
+	if (!json_is_object(record)) {
+		json_decref(record);
+		snprintf(why, WHY_MAX, "is unreadable (%s)", jerr.text[0] ? jerr.text : "not a JSON object");
+		return NULL;
+	}
+	return record;
+}
+
+/* The file's name is its key's: a record moved or copied under another name would be
+ * acted on, and then never be removed. */
+static bool named_by_its_key(json_t *record, const char *name)
+{
+	const char *key = json_string_value(json_object_get(record, "key"));
+	char want[NAME_MAX_USED + 32];
+
+	if (!key)
+		return false;
+	record_name(key, want);
+	return strcmp(want, name) == 0;
+}
+
 int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *entry;
-	char path[PATH_MAX], aside[PATH_MAX];
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((entry = readdir(d))) {
+		char why[WHY_MAX];
 		/* Temp files of a write that was cut short: the record before it still stands. */
 		if (entry->d_name[0] == '.' && strstr(entry->d_name, ".tmp")) {
 			unlinkat(dirfd(d), entry->d_name, 0);
@@ -117,13 +189,11 @@ int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void 
 		}
 		if (!is_record(entry->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
-		json_error_t jerr;
-		json_t *record = json_load_file(path, 0, &jerr);
-		if (!json_is_object(record)) {
-			log_warning("state %s is unreadable (%s): moved aside to .bad", path, jerr.text);
-			snprintf(aside, sizeof(aside), "%s.bad", path);
-			rename(path, aside);
+		json_t *record = read_record(dirfd(d), entry->d_name, why);
+		if (record && !named_by_its_key(record, entry->d_name))
+			snprintf(why, WHY_MAX, "is named for another key than its own");
+		if (!record || !named_by_its_key(record, entry->d_name)) {
+			set_aside(dirfd(d), dir, entry->d_name, why);
 			json_decref(record);
 			continue;
 		}

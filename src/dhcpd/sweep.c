@@ -1,4 +1,3 @@
-#include "dhcpd/podnet.h"
 #include "dhcpd/sweep.h"
 
 #define SWEEP_INTERVAL_MS 5000
@@ -19,7 +18,7 @@ void sweep_run(struct sweep *s, struct leases *t, uint64_t now)
 		return;
 	for (struct lease_slot *slot = t->slots; slot; slot = slot->next) {
 		/* An ADD still waiting for its lease is the pod's runtime at work. */
-		if (slot->ended || slot->n_waiters || podnet_exists(lease_spec(slot->lease)->netns_path) == 0)
+		if (slot->ended || slot->n_waiters || lease_pod_gone(slot->lease) || lease_pod_present(slot->lease))
 			continue;
 		lease_lose_pod(slot->lease);
 		lease_release(slot->lease, now, "its pod network namespace is gone");

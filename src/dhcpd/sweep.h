@@ -1,5 +1,6 @@
-/* Pods deleted without a DEL: their network namespace file is gone. Their leases are
- * released through the master, at most SWEEP_INTERVAL_MS after the pod went. */
+/* Pods deleted without a DEL: their network namespace file is gone, or holds another
+ * namespace now. Their leases are released through the master, at most
+ * SWEEP_INTERVAL_MS after the pod went. */
 #pragma once
 
 #include <stdint.h>

@@ -25,7 +25,9 @@ static bool is_netns(int fd)
 
 int netns_open(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the caller in open();
+	 * nothing but a namespace passes is_netns anyway. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;

@@ -45,6 +45,7 @@
 #define FX_NETNS_PATH "/host/var/run/netns/pod-1"
 #define FX_MASTER "ens9"
 #define FX_IFINDEX 7
+#define FX_NETNS_INO 4026532555u
 
 /* The server, and what it grants. */
 #define SERVER "192.0.2.1"
@@ -140,6 +141,7 @@ struct fake_pod {
 	const char *master;
 	int ifindex;
 	uint8_t mac[6];
+	uint64_t netns_ino; /* the namespace at netns_path now */
 	char trace[8192];
 };
 
@@ -352,15 +354,19 @@ static inline void pod_reset(void)
 	pod.ifname = FX_IFNAME;
 	pod.master = FX_MASTER;
 	pod.ifindex = FX_IFINDEX;
+	pod.netns_ino = FX_NETNS_INO;
 	memcpy(pod.mac, test_mac, sizeof(pod.mac));
 }
 
 /* ---- podnet.h, faked ---- */
 
-int podnet_prepare_link(const char *netns_path, const char *ifname, struct link_info *link, struct cni_error *err)
+int podnet_prepare_link(const char *netns_path, const char *ifname, const uint8_t *mac, const char *kind,
+			struct link_info *link, struct cni_error *err)
 {
 	(void)netns_path;
 	(void)ifname;
+	(void)mac;
+	(void)kind;
 	(void)link;
 	fail_msg("the lease never prepares the link: the daemon's methods do");
 	return cni_error_set(err, CNI_ERR_NETNS, "unit test");
@@ -476,6 +482,13 @@ int podnet_exists(const char *netns_path)
 	r = script_next(&pod.exists);
 	trace("exists%s", err_suffix(r, e));
 	return r;
+}
+
+int podnet_netns_ino(const char *netns_path, uint64_t *ino)
+{
+	assert_pod_names(netns_path, NULL);
+	*ino = pod.netns_ino;
+	return pod.netns_ino ? 0 : -ENOENT;
 }
 
 int podnet_address_lifetime(const char *netns_path, const char *ifname, const struct ip_prefix *addr,
@@ -655,6 +668,7 @@ static int fx_setup(void **state)
 		.netns_path = FX_NETNS_PATH,
 		.master = FX_MASTER,
 		.ifindex = FX_IFINDEX,
+		.netns_ino = FX_NETNS_INO,
 	};
 	memcpy(fx->spec.mac, test_mac, 6);
 	/* Retransmissions from 1 s doubling to 4 s; an ADD gives up after 10 s. */

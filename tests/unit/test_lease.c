@@ -605,17 +605,21 @@ static void release_while_requesting_sends_nothing(void **state)
 	assert_trace("forget answer:failed ended");
 }
 
-static void release_while_bound_unicasts_after_forgetting(void **state)
+static void release_while_bound_frames_it_to_the_server_after_forgetting(void **state)
 {
 	struct fx *fx = *state;
 
 	acquire_and_sync(fx);
 	trace_clear();
 	lease_release(fx->lease, fx->now, "DEL");
-	assert_trace("forget udp-socket udp:DHCPRELEASE answer:failed ended");
+	/* A frame to the link's broadcast address, its IP header from the leased address
+	 * to the server on the pod's subnet: no ARP to wait for before the DEL returns. */
+	assert_trace("forget packet-socket packet:DHCPRELEASE answer:failed ended");
 	const struct sent_dgram *release = last_sent();
 	assert_sent_type(release, DHCPRELEASE);
-	assert_unicast(release);
+	assert_via(release, VIA_PACKET);
+	assert_addr_equal(release->src, ADDR);
+	assert_addr_equal(release->dst, SERVER);
 	assert_ciaddr(release, ADDR);
 	assert_int_equal(release->msg->header.secs, 0);
 	assert_option_addr(release->msg, DHCP_OPTION_SERVER_IDENTIFIER, SERVER);
@@ -625,9 +629,61 @@ static void release_while_bound_unicasts_after_forgetting(void **state)
 	assert_int_equal(fx->ends, 1);
 }
 
+/* A server off the pod's subnet (behind a relay) is reached through the pod's router:
+ * the release goes unicast, from the UDP socket. */
+static void release_to_a_server_off_the_subnet_is_unicast(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->offer_addr = "198.51.100.100";
+	acquire_and_sync(fx);
+	trace_clear();
+	lease_release(fx->lease, fx->now, "DEL");
+	assert_trace("forget udp-socket udp:DHCPRELEASE answer:failed ended");
+	const struct sent_dgram *release = last_sent();
+	assert_via(release, VIA_UDP);
+	assert_addr_equal(release->dst, SERVER);
+	assert_ciaddr(release, "198.51.100.100");
+}
+
+/* A DEL after the pod's namespace went: the release still reaches the server, out of
+ * the node's master, and the lease is the pod-less kind from then on. */
+static void release_of_a_pod_gone_goes_through_the_master(void **state)
+{
+	struct fx *fx = *state;
+
+	acquire_and_sync(fx);
+	script_push(&pod.packet_socket, -ENOENT);
+	trace_clear();
+	lease_release(fx->lease, fx->now, "DEL");
+	assert_trace("forget packet-socket=ENOENT master:DHCPRELEASE answer:failed ended");
+	const struct sent_dgram *release = last_sent();
+	assert_via(release, VIA_MASTER);
+	assert_string_equal(release->master, FX_MASTER);
+	assert_addr_equal(release->dst, SERVER);
+	assert_ciaddr(release, ADDR);
+	assert_true(lease_pod_gone(fx->lease));
+}
+
+/* A pod deleted without a DEL and a new pod at the same path: when the lease's next
+ * timer comes, nothing is said from the newcomer's namespace; the lease is released
+ * through the master. */
+static void a_new_namespace_at_the_pods_path_is_not_the_pod(void **state)
+{
+	struct fx *fx = *state;
+
+	acquire_and_sync(fx);
+	pod.netns_ino = FX_NETNS_INO + 1;
+	trace_clear();
+	assert_int_equal(fire(fx), T1(fx->t0));
+	assert_trace("forget master:DHCPRELEASE answer:failed ended");
+	assert_true(lease_pod_gone(fx->lease));
+	assert_int_equal(count_calls(ADDR_ENSURE), 0);
+}
+
 /* A DEL during the probe: the granted address goes back to the server before the
  * waiting ADD hears of it (its plugin then deletes the interface the DHCPRELEASE
- * leaves from). The address is not on the pod yet: the release goes out broadcast. */
+ * leaves from). */
 static void release_during_the_probe_gives_the_grant_back(void **state)
 {
 	struct fx *fx = *state;
@@ -635,10 +691,9 @@ static void release_during_the_probe_gives_the_grant_back(void **state)
 	fx->spec.arp_probe_ms = 300;
 	acquire(fx);
 	assert_state(fx, DHCP_STATE_GRANTED);
-	script_push(&pod.udp_socket, -EADDRNOTAVAIL);
 	trace_clear();
 	lease_release(fx->lease, fx->now, "DEL");
-	assert_trace("forget udp-socket=EADDRNOTAVAIL packet-socket packet:DHCPRELEASE answer:failed ended");
+	assert_trace("forget packet-socket packet:DHCPRELEASE answer:failed ended");
 	const struct sent_dgram *release = last_sent();
 	assert_ciaddr(release, ADDR);
 	assert_option_addr(release->msg, DHCP_OPTION_SERVER_IDENTIFIER, SERVER);
@@ -688,7 +743,10 @@ int main(void)
 		FX_TEST(probe_socket_failure_takes_the_address_unchecked),
 		FX_TEST(probes_that_cannot_be_sent_still_end_the_window),
 		FX_TEST(release_while_requesting_sends_nothing),
-		FX_TEST(release_while_bound_unicasts_after_forgetting),
+		FX_TEST(release_while_bound_frames_it_to_the_server_after_forgetting),
+		FX_TEST(release_to_a_server_off_the_subnet_is_unicast),
+		FX_TEST(release_of_a_pod_gone_goes_through_the_master),
+		FX_TEST(a_new_namespace_at_the_pods_path_is_not_the_pod),
 		FX_TEST(release_during_the_probe_gives_the_grant_back),
 		FX_TEST(stop_keeps_the_lease_and_closes_the_sockets),
 	};

@@ -6,12 +6,14 @@
 #include <sys/random.h>
 
 #include "cni/result.h"
+#include "dhcp4/protocol.h"
 #include "dhcpd/lease/lease.h"
 #include "dhcpd/lease/link.h"
 #include "dhcpd/lease/probe.h"
 #include "dhcpd/lease/sync.h"
 #include "dhcpd/lease_result.h"
 #include "dhcpd/log.h"
+#include "dhcpd/podnet.h"
 #include "util/mac.h"
 #include "util/macro.h"
 
@@ -92,6 +94,7 @@ struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const 
 	l->owner = owner;
 	l->ctx = ctx;
 	l->spec.ifindex = spec->ifindex;
+	l->spec.netns_ino = spec->netns_ino;
 	memcpy(l->spec.mac, spec->mac, sizeof(l->spec.mac));
 	l->spec.priority = spec->priority;
 	l->spec.arp_probe_ms = spec->arp_probe_ms;
@@ -178,11 +181,26 @@ void lease_stop(struct lease *l)
 
 /* ---- the wire ---- */
 
-static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t now)
+/* Whether `server` is on the lease's subnet, reached without a router. */
+static bool on_link(const struct dhcp_lease *lease, struct in_addr server)
 {
-	char dst[INET_ADDRSTRLEN];
-	int r = link_send(&l->link, out);
+	uint32_t mask = lease->prefix_len ? htonl(~0u << (32 - lease->prefix_len)) : 0;
 
+	return ((server.s_addr ^ lease->address.s_addr) & mask) == 0;
+}
+
+static int send_from_pod(struct lease *l, const struct dhcp_output *out, uint64_t now)
+{
+	const struct dhcp_lease *last = dhcp_client_last_lease(&l->client);
+	int r;
+
+	/* A DHCPRELEASE to a server on the pod's subnet leaves as a frame to the link's
+	 * broadcast address (the IP header still unicast to the server): there is no ARP
+	 * to wait for, so it is on the wire before the DEL is answered and the plugin
+	 * deletes the interface, which a unicast still waiting for ARP would die with. */
+	if (out->type == DHCPRELEASE && last && on_link(last, out->dst))
+		return link_broadcast(&l->link, out);
+	r = link_send(&l->link, out);
 	/* The leased address was taken off the pod: the server answers a renewal to that
 	 * address, which nobody would claim (ARP). The lease is still ours: put it back
 	 * (with its routes) first. */
@@ -190,8 +208,24 @@ static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t
 	    sync_put_back(&l->sync, dhcp_client_lease(&l->client), now) == 0)
 		r = link_send(&l->link, out);
 	/* Still no way out from the leased address: the same datagram, broadcast. */
-	if (r < 0 && out->transport == DHCP_SEND_UNICAST && l->link.state != LINK_VIA_MASTER)
+	if (r < 0 && out->transport == DHCP_SEND_UNICAST)
 		r = link_broadcast(&l->link, out);
+	return r;
+}
+
+static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t now)
+{
+	char dst[INET_ADDRSTRLEN];
+	int r = l->pod_gone ? link_send(&l->link, out) : send_from_pod(l, out, now);
+
+	/* The pod's namespace or interface went away before its DEL (or with it): the
+	 * server still hears of it, through the master. */
+	if (r < 0 && out->type == DHCPRELEASE && !l->pod_gone && l->spec.master) {
+		log_info("%s: the pod's interface is gone (%s): releasing through %s", l->key, strerror(-r),
+			 l->spec.master);
+		lease_lose_pod(l);
+		r = link_send(&l->link, out);
+	}
 	if (r < 0)
 		log_warning("%s: sending %s to %s failed: %s", l->key, dhcp_message_type_name(out->type),
 			    inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
@@ -380,6 +414,12 @@ uint64_t lease_deadline(const struct lease *l)
 
 void lease_run_timers(struct lease *l, uint64_t now)
 {
+	/* Nothing is said or changed from a namespace that is no longer the pod's. */
+	if (!l->ended && !l->pod_gone && lease_deadline(l) <= now && !lease_pod_present(l)) {
+		lease_lose_pod(l);
+		lease_release(l, now, "its pod network namespace is gone");
+		return;
+	}
 	if (!l->ended && dhcp_client_deadline(&l->client) <= now) {
 		dhcp_client_tick(&l->client, now);
 		pump(l, now);
@@ -435,6 +475,13 @@ bool lease_ended(const struct lease *l)
 bool lease_pod_gone(const struct lease *l)
 {
 	return l->pod_gone;
+}
+
+bool lease_pod_present(const struct lease *l)
+{
+	uint64_t ino;
+
+	return podnet_netns_ino(l->spec.netns_path, &ino) == 0 && ino == l->spec.netns_ino;
 }
 
 json_t *lease_result_json(const struct lease *l, struct cni_error *err)

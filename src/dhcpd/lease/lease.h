@@ -20,6 +20,7 @@ struct lease_spec {
 	const char *netns;      /* as the runtime gave it */
 	const char *netns_path; /* with the daemon's host prefix */
 	const char *master;     /* the network's "master" (messages, releases once the pod is gone); may be NULL */
+	uint64_t netns_ino;     /* the pod's namespace: its path may be handed to another pod */
 	int ifindex;
 	uint8_t mac[6];
 	int priority;          /* the metric of every route; 0: none */
@@ -79,5 +80,7 @@ const struct dhcp_lease *lease_last(const struct lease *lease);
 bool lease_bound(const struct lease *lease);
 bool lease_ended(const struct lease *lease);
 bool lease_pod_gone(const struct lease *lease);
+/* Its pod's namespace is still at its path (the same namespace, not a newer one). */
+bool lease_pod_present(const struct lease *lease);
 /* The lease as the CNI result the daemon answers Allocate with. */
 json_t *lease_result_json(const struct lease *lease, struct cni_error *err);

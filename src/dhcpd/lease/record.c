@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cni/env.h"
 #include "dhcpd/lease/record.h"
 #include "util/mac.h"
 #include "util/macro.h"
@@ -114,13 +115,33 @@ json_t *lease_record_json(const struct lease *l, uint64_t now)
 
 /* ---- reading ---- */
 
+/* Printable, no '/' (the key's separator): what a network name or path may be, so
+ * that a line of the log stays one line. */
+static bool printable(const char *text, bool slash_allowed)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p == '/' && !slash_allowed))
+			return false;
+	return *text != '\0';
+}
+
 int lease_record_names(json_t *record, struct lease_spec *spec)
 {
+	const char *key = json_string_value(json_object_get(record, "key"));
+	char want[1024];
+
 	spec->container_id = json_string_value(json_object_get(record, "containerID"));
 	spec->network = json_string_value(json_object_get(record, "network"));
 	spec->ifname = json_string_value(json_object_get(record, "ifName"));
 	spec->netns = json_string_value(json_object_get(record, "netns"));
-	return spec->container_id && spec->network && spec->ifname && spec->netns ? 0 : -EINVAL;
+	if (!key || !spec->container_id || !spec->network || !spec->ifname || !spec->netns)
+		return -EINVAL;
+	/* Read back as a runtime's call is checked: nothing in a record is trusted more. */
+	if (!cni_container_id_valid(spec->container_id) || cni_ifname_invalid(spec->ifname) ||
+	    !printable(spec->network, false) || spec->netns[0] != '/' || !printable(spec->netns, true))
+		return -EINVAL;
+	snprintf(want, sizeof(want), "%s/%s/%s", spec->container_id, spec->network, spec->ifname);
+	return strcmp(key, want) == 0 ? 0 : -EINVAL;
 }
 
 int lease_record_mac(json_t *record, uint8_t mac[6])

@@ -30,12 +30,13 @@ static void schedule(struct lease_sync *s, uint64_t at, bool create)
 
 void sync_after_add(struct lease_sync *s, uint64_t now)
 {
+	s->awaiting_plugin = true;
 	schedule(s, now + SYNC_FIRST_DELAY_MS, false);
 }
 
 void sync_ensure_at(struct lease_sync *s, uint64_t at)
 {
-	schedule(s, at, true);
+	schedule(s, at, !s->awaiting_plugin);
 }
 
 void sync_cancel(struct lease_sync *s)
@@ -90,6 +91,8 @@ enum sync_result sync_run(struct lease_sync *s, const struct dhcp_lease *lease, 
 		s->at = now + SYNC_RETRY_MS;
 		return SYNC_AGAIN;
 	}
+	/* Seen on the pod, or not coming: from now on the address is ours to keep. */
+	s->awaiting_plugin = false;
 	if (r == -ENODEV || (r == -ENOENT && podnet_exists(s->netns_path) < 0))
 		return SYNC_POD_GONE;
 	if (r < 0) {

@@ -26,13 +26,18 @@ struct lease_sync {
 	/* false right after ADD: the plugin adds the address, only its lifetime is ours.
 	 * true while maintaining: put the address (and its routes) back if missing. */
 	bool create;
+	/* An ADD's plugin was answered and has not been seen to add the address: adding
+	 * it first would make the plugin's own add fail ("File exists"), however soon a
+	 * short lease asks for it. */
+	bool awaiting_plugin;
 };
 
 void sync_init(struct lease_sync *s, const char *key, const char *netns_path, const char *ifname, int priority);
 /* After ADD: the plugin adds the address once our answer is in; tie its lifetime to
  * the lease a little later. */
 void sync_after_add(struct lease_sync *s, uint64_t now);
-/* Put the address and its routes on the pod at `at`, or refresh them. */
+/* Put the address and its routes on the pod at `at`, or refresh them; only refresh
+ * while the plugin of an ADD has not added it yet. */
 void sync_ensure_at(struct lease_sync *s, uint64_t at);
 void sync_cancel(struct lease_sync *s);
 uint64_t sync_deadline(const struct lease_sync *s);
