@@ -57,7 +57,7 @@ static int parse_ipam(struct cni_conf *conf, struct cni_error *err)
 	return 0;
 }
 
-static int parse_prev_result(struct cni_conf *conf, struct cni_error *err)
+static int read_prev_result(struct cni_conf *conf, struct cni_error *err)
 {
 	json_t *prev = NULL;
 
@@ -74,7 +74,17 @@ static int parse_prev_result(struct cni_conf *conf, struct cni_error *err)
 	return 0;
 }
 
-int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cni_error *err)
+/* Without `prev_err` a bad prevResult fails the parse; with it, it is left out. */
+static int parse_prev_result(struct cni_conf *conf, struct cni_error *prev_err, struct cni_error *err)
+{
+	if (!prev_err)
+		return read_prev_result(conf, err);
+	read_prev_result(conf, prev_err);
+	return 0;
+}
+
+static int parse(const char *buf, size_t len, struct cni_conf *conf, struct cni_error *prev_err,
+		 struct cni_error *err)
 {
 	const char *version = NULL;
 	json_t *args = NULL, *dns = NULL;
@@ -89,7 +99,7 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cn
 	    cni_json_object(conf->root, "", "args", &args, err) < 0 ||
 	    cni_json_object(args, "args", "cni", &conf->args_cni, err) < 0 ||
 	    cni_json_object(conf->root, "", "dns", &dns, err) < 0 ||
-	    (dns && cni_dns_parse(dns, "dns", &conf->dns, err) < 0) || parse_prev_result(conf, err) < 0) {
+	    (dns && cni_dns_parse(dns, "dns", &conf->dns, err) < 0) || parse_prev_result(conf, prev_err, err) < 0) {
 		/* The error is printed in the configuration's version once that could be read. */
 		enum cni_version parsed = conf->version;
 		cni_conf_free(conf);
@@ -98,4 +108,15 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cn
 	}
 	conf->has_dns = dns != NULL;
 	return 0;
+}
+
+int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cni_error *err)
+{
+	return parse(buf, len, conf, NULL, err);
+}
+
+int cni_conf_parse_skip_bad_prev_result(const char *buf, size_t len, struct cni_conf *conf,
+					struct cni_error *prev_err, struct cni_error *err)
+{
+	return parse(buf, len, conf, prev_err, err);
 }

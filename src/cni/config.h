@@ -32,4 +32,8 @@ struct cni_conf {
  * parse leaves nothing to free and only `version` set: the configuration's when it could be
  * read, else CNI_VERSION_LATEST. */
 int cni_conf_parse(const char *buf, size_t len, struct cni_conf *conf, struct cni_error *err);
+/* As cni_conf_parse, but a prevResult that does not parse is left out (has_prev_result
+ * false) and `prev_err` says why instead of failing the parse. */
+int cni_conf_parse_skip_bad_prev_result(const char *buf, size_t len, struct cni_conf *conf,
+					struct cni_error *prev_err, struct cni_error *err);
 void cni_conf_free(struct cni_conf *conf);

@@ -34,6 +34,13 @@ bool cni_container_id_valid(const char *id)
 	return true;
 }
 
+/* The kernel's isspace(), which dev_valid_name() uses: ASCII whitespace and Latin-1's
+ * no-break space 0xa0 (also the last byte of UTF-8 characters such as U+00A0). */
+static bool kernel_isspace(unsigned char c)
+{
+	return c == 0xa0 || (c && strchr(" \t\n\v\f\r", c));
+}
+
 const char *cni_ifname_invalid(const char *name)
 {
 	size_t len = strlen(name);
@@ -45,9 +52,18 @@ const char *cni_ifname_invalid(const char *name)
 		return "is longer than 15 bytes";
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return "is \".\" or \"..\"";
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p == ':' || strchr(" \t\n\v\f\r", *p))
-			return "contains '/', ':' or whitespace";
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p == '/')
+			return "contains '/'";
+		if (*p == ':')
+			return "contains ':'";
+		if (kernel_isspace(*p))
+			return "contains whitespace";
+		/* The kernel names a link "eth%d" eth0, eth1, ...: the runtime would record a
+		 * name no link has, and DEL and CHECK would miss the link. */
+		if (*p == '%')
+			return "contains '%', which the kernel replaces with a number when it names a link";
+	}
 	return NULL;
 }
 
@@ -123,7 +139,8 @@ int cni_env_load(struct cni_env *env, struct cni_error *err)
 	const char *why = env->ifname ? cni_ifname_invalid(env->ifname) : NULL;
 	if (why) {
 		cni_error_set(err, CNI_ERR_INVALID_ENV, "invalid CNI_IFNAME \"%s\": it %s", env->ifname, why);
-		cni_error_details(err, "interface names are 1 to 15 bytes, not \".\" or \"..\", without '/', ':' or whitespace");
+		cni_error_details(err, "interface names are 1 to 15 bytes, not \".\" or \"..\", without '/', ':', '%%' "
+				       "or whitespace");
 		return -1;
 	}
 	return 0;

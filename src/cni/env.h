@@ -33,6 +33,6 @@ int cni_env_load(struct cni_env *env, struct cni_error *err);
 
 /* Container IDs: ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
 bool cni_container_id_valid(const char *id);
-/* Interface names: 1-15 bytes, not "." or "..", no '/', ':' or whitespace. Returns
- * NULL when valid, else why not. */
+/* Interface names: 1-15 bytes, not "." or "..", no '/', ':', '%' or whitespace (what the
+ * kernel refuses, and '%', which it expands). Returns NULL when valid, else why not. */
 const char *cni_ifname_invalid(const char *name);

@@ -179,6 +179,25 @@ static int dispatch(const struct cni_plugin *plugin, const struct cni_call *call
 	return not_implemented(plugin, command, err);
 }
 
+/* A runtime's cached ADD result can be damaged; were DEL to refuse it, every retry would
+ * fail and the pod could never be deleted. DEL needs only CNI_IFNAME and the config, so it
+ * goes on without it. ADD and CHECK still refuse it. */
+static int parse_conf(const struct cni_plugin *plugin, const char *buf, size_t len, struct cni_call *call,
+		      struct cni_error *err)
+{
+	struct cni_error prev_err = { 0 };
+
+	if (call->env.command != CNI_CMD_DEL)
+		return cni_conf_parse(buf, len, &call->conf, err);
+	if (cni_conf_parse_skip_bad_prev_result(buf, len, &call->conf, &prev_err, err) < 0)
+		return -1;
+	if (prev_err.code != CNI_OK)
+		fprintf(stderr, "%s: DEL of %s in container %s goes on without prevResult, which does not parse (%s); "
+			"the runtime's cached ADD result may be damaged\n",
+			plugin->name, call->env.ifname, call->env.container_id, prev_err.msg);
+	return 0;
+}
+
 static int run(const struct cni_plugin *plugin, struct cni_call *call, FILE *in, FILE *out, struct cni_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -188,7 +207,7 @@ static int run(const struct cni_plugin *plugin, struct cni_call *call, FILE *in,
 		return -1;
 	if (call->env.command == CNI_CMD_VERSION)
 		return print_version(buf, len, out, err);
-	if (cni_conf_parse(buf, len, &call->conf, err) < 0 || check_network_name(call->conf.name, err) < 0 ||
+	if (parse_conf(plugin, buf, len, call, err) < 0 || check_network_name(call->conf.name, err) < 0 ||
 	    check_command_version(call->env.command, call->conf.version, err) < 0 ||
 	    cni_args_parse(call->env.args, &call->args, err) < 0)
 		return -1;

@@ -265,6 +265,49 @@ int macvlan_add(const struct cni_call *call, struct cni_result *result, struct c
 	return -1;
 }
 
+static const char *kind_name(const struct link_info *link)
+{
+	return *link->kind ? link->kind : "plain";
+}
+
+/* prevResult's entry for CNI_IFNAME in CNI_NETNS, or -1. */
+static int prev_interface_index(const struct cni_call *call)
+{
+	const struct cni_result *prev = &call->conf.prev_result;
+
+	for (size_t i = 0; i < prev->n_interfaces; i++) {
+		const struct cni_interface *iface = &prev->interfaces[i];
+		if (iface->name && strcmp(iface->name, call->env.ifname) == 0 &&
+		    (!iface->sandbox || strcmp(iface->sandbox, call->env.netns) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* CNI_IFNAME may name any link in CNI_NETNS: a veth, the uplink with linkInContainer, or a
+ * link that took the name after ours went. DEL deletes only a macvlan, and only the one
+ * prevResult describes when it gives the MAC. */
+static bool link_is_ours(const struct cni_call *call, const struct link_info *link)
+{
+	int index = prev_interface_index(call);
+	const char *want = index >= 0 ? call->conf.prev_result.interfaces[index].mac : NULL;
+	uint8_t want_mac[MAC_LEN];
+	char have[MAC_STRLEN];
+
+	if (strcmp(link->kind, "macvlan") != 0) {
+		fprintf(stderr, "macvlan: DEL leaves %s in %s alone: it is a %s link, not a macvlan, so not ours "
+				"(check CNI_IFNAME)\n", link->name, call->env.netns, kind_name(link));
+		return false;
+	}
+	if (want && mac_parse(want, want_mac) && memcmp(want_mac, link->mac, MAC_LEN) != 0) {
+		mac_format(link->mac, have);
+		fprintf(stderr, "macvlan: DEL leaves %s in %s alone: its MAC is %s and prevResult says %s, so it is "
+				"not the macvlan ADD made (another took its name since)\n", link->name, call->env.netns, have, want);
+		return false;
+	}
+	return true;
+}
+
 /* Gone is as good as deleted: DEL must succeed when the container or the link is. */
 static int remove_link(const struct cni_call *call, struct cni_error *err)
 {
@@ -282,7 +325,8 @@ static int remove_link(const struct cni_call *call, struct cni_error *err)
 	if (!sk)
 		return netlink_error(err, call->env.netns);
 	int r = link_get_by_name(sk, call->env.ifname, &link);
-	if (r == 0)
+	/* By index: the link checked is the link deleted, whatever is renamed meanwhile. */
+	if (r == 0 && link_is_ours(call, &link))
 		r = link_delete(sk, link.index);
 	if (r < 0 && r != -ENODEV)
 		return cni_error_set(err, CNI_ERR_NETLINK, "deleting %s in %s: %s", call->env.ifname, call->env.netns,
@@ -310,16 +354,14 @@ int macvlan_del(const struct cni_call *call, struct cni_error *err)
 	return link_r;
 }
 
-static int find_prev_interface(const struct cni_call *call, const struct cni_result *prev, struct cni_error *err)
+static int find_prev_interface(const struct cni_call *call, struct cni_error *err)
 {
-	for (size_t i = 0; i < prev->n_interfaces; i++) {
-		const struct cni_interface *iface = &prev->interfaces[i];
-		if (iface->name && strcmp(iface->name, call->env.ifname) == 0 &&
-		    (!iface->sandbox || strcmp(iface->sandbox, call->env.netns) == 0))
-			return (int)i;
-	}
-	return cni_error_set(err, CNI_ERR_CHECK_FAILED, "prevResult lists no interface %s in sandbox %s",
-			     call->env.ifname, call->env.netns);
+	int index = prev_interface_index(call);
+
+	if (index < 0)
+		return cni_error_set(err, CNI_ERR_CHECK_FAILED, "prevResult lists no interface %s in sandbox %s",
+				     call->env.ifname, call->env.netns);
+	return index;
 }
 
 static int check_link(const struct cni_call *call, const struct macvlan_conf *conf, const struct cni_interface *prev,
@@ -327,9 +369,13 @@ static int check_link(const struct cni_call *call, const struct macvlan_conf *co
 {
 	uint8_t want_mac[MAC_LEN];
 
-	if (strcmp(link->kind, "macvlan") != 0)
-		return cni_error_set(err, CNI_ERR_CHECK_FAILED, "%s in %s is a %s link, not a macvlan", link->name,
-				     call->env.netns, *link->kind ? link->kind : "plain");
+	if (strcmp(link->kind, "macvlan") != 0) {
+		cni_error_set(err, CNI_ERR_CHECK_FAILED, "%s in %s is a %s link, not a macvlan", link->name,
+			      call->env.netns, kind_name(link));
+		cni_error_details(err, "the macvlan ADD made is gone and another link has its name; "
+				       "check CNI_IFNAME, or delete the attachment and add it again");
+		return -1;
+	}
 	if (link->macvlan_mode != conf->mode)
 		return cni_error_set(err, CNI_ERR_CHECK_FAILED, "%s in %s is in macvlan mode %s, the config says %s",
 				     link->name, call->env.netns, macvlan_mode_name(link->macvlan_mode), conf->mode_name);
@@ -361,7 +407,7 @@ int macvlan_check(const struct cni_call *call, struct cni_error *err)
 		return -1;
 	if (namespaces_open(call, &conf, &ns, err) < 0 || find_master(ns.master, &conf, &master, err) < 0)
 		return -1;
-	int index = find_prev_interface(call, prev, err);
+	int index = find_prev_interface(call, err);
 	if (index < 0)
 		return -1;
 	int r = link_get_by_name(ns.pod, call->env.ifname, &link);

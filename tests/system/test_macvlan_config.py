@@ -227,6 +227,21 @@ def test_link_in_container(lab, macvlan, pod, pod_uplink, host_local_dir, named)
     assert reservations(host_local_dir, conf["name"]) == {}
 
 
+@pytest.mark.lab(bridge=True)
+def test_del_naming_the_uplink_leaves_it(lab, macvlan, pod, pod_uplink, host_local_dir):
+    # Attacks DEL trusting CNI_IFNAME: with linkInContainer the master is in the pod, and
+    # the reference deletes it when CNI_IFNAME names it, cutting the pod off the LAN.
+    conf = macvlan_conf(lab, ipam=host_local_ipam(lab, host_local_dir, routes=[]), linkInContainer=True,
+                        master=pod_uplink)
+    macvlan.add(conf, pod)
+    run = macvlan.ok("DEL", conf, pod, ifname=pod_uplink)
+    assert sorted(link["ifname"] for link in pod.links()) == sorted(["lo", pod_uplink, "eth0"])
+    assert ping(pod, lab.router)
+    assert f"leaves {pod_uplink} in {pod.path} alone: it is a veth link" in run.stderr, run.stderr
+    macvlan.ok("DEL", conf, pod)
+    assert [link["ifname"] for link in pod.links()] == ["lo", pod_uplink]
+
+
 def test_link_in_container_without_that_master(lab, macvlan, pod):
     # The node's master is not in the pod: looked up in the pod, it is missing.
     run = macvlan("ADD", macvlan_conf(lab, linkInContainer=True), pod)

@@ -1,9 +1,11 @@
 """DEL is best effort and idempotent: it releases the IPAM allocation and
 deletes the link, and succeeds when the netns, the link or the master is
-already gone, when repeated, and without prevResult."""
+already gone, when repeated, and without prevResult or with one that does not
+parse. It deletes only a macvlan, and only the one prevResult describes."""
 
 import pytest
 
+from lab import CommandError
 from macvlan_helpers import assert_cni_error, assert_only_lo, host_local_ipam, macvlan_conf, reservations
 
 pytestmark = pytest.mark.usefixtures("require_root")
@@ -123,3 +125,81 @@ def test_del_with_link_in_container_and_the_pod_gone(lab, macvlan, pod, host_loc
     path = pod.path
     pod.delete()
     macvlan.ok("DEL", conf, None, netns=path)
+
+
+# --- a prevResult that does not parse (a damaged runtime cache)
+
+
+@pytest.mark.parametrize("prev_result, complaint", [
+    ({"cniVersion": "1.0.0", "ips": [{"address": "junk"}]}, 'ips[0].address "junk"'),
+    ({"cniVersion": "1.0.0", "interfaces": 5}, "interfaces"),
+    ({"cniVersion": "9.9.9"}, "9.9.9"),
+    ("garbage", "prevResult must be an object"),
+], ids=["bad-address", "bad-interfaces", "unknown-version", "not-an-object"])
+def test_del_goes_on_without_a_malformed_prev_result(macvlan, pod, host_local_dir, added, prev_result, complaint):
+    # Attacks DEL failing on a damaged cached result: every retry would fail the same
+    # way and the pod could never be deleted. The link goes, IPAM DEL runs, a warning says why.
+    conf, result = added
+    run = macvlan.ok("DEL", dict(conf, prevResult=prev_result), pod)
+    assert "goes on without prevResult" in run.stderr and complaint in run.stderr, run.stderr
+    assert_only_lo(pod)
+    assert released(host_local_dir, conf)
+
+
+def test_add_and_check_still_refuse_a_malformed_prev_result(lab, macvlan, pod, host_local_dir, added):
+    conf, result = added
+    bad = dict(conf, prevResult={"cniVersion": "1.0.0", "ips": [{"address": "junk"}]})
+    assert_cni_error(macvlan("CHECK", bad, pod), 6, "prevResult", "junk")
+    assert_cni_error(macvlan("ADD", bad, pod, ifname="net1"), 6, "prevResult", "junk")
+    assert [link["ifname"] for link in pod.links()] == ["lo", "eth0"]
+    assert len(reservations(host_local_dir, conf["name"])) == 1
+
+
+# --- only our macvlan is deleted
+
+
+def add_link(lab, pod, kind):
+    """eth0 of `kind` in the pod; skips when the kernel cannot make one."""
+    peer = ("peer", "name", f"{lab.id}vp") if kind == "veth" else ()
+    try:
+        pod.ip("link", "add", "eth0", "type", kind, *peer)
+    except CommandError as e:
+        if "Unknown device type" not in e.stderr:
+            raise
+        pytest.skip(f"this kernel has no {kind} links")
+
+
+@pytest.mark.parametrize("kind", ["veth", "dummy", "bridge"])
+def test_del_leaves_a_link_of_another_kind(lab, macvlan, pod, host_local_dir, kind):
+    # Attacks DEL trusting CNI_IFNAME: the reference deletes whatever link has the name.
+    add_link(lab, pod, kind)
+    conf = macvlan_conf(lab, "1.0.0", ipam=host_local_ipam(lab, host_local_dir))
+    run = macvlan.ok("DEL", conf, pod)
+    assert pod.link("eth0")["linkinfo"]["info_kind"] == kind
+    assert f"leaves eth0 in {pod.path} alone: it is a {kind} link, not a macvlan" in run.stderr, run.stderr
+
+
+def test_del_leaves_a_link_without_a_kind(lab, macvlan, pod, host_local_dir):
+    # lo stands for a physical device. The kernel refuses to delete lo: a DEL that tried
+    # would fail at every retry.
+    run = macvlan.ok("DEL", macvlan_conf(lab, "1.0.0", ipam=host_local_ipam(lab, host_local_dir)), pod, ifname="lo")
+    assert "it is a plain link, not a macvlan" in run.stderr, run.stderr
+
+
+def test_del_leaves_a_macvlan_with_another_mac_than_prev_result(macvlan, pod, host_local_dir, added):
+    # Attacks DEL of a macvlan that took the name after ours went: prevResult gives our MAC.
+    conf, result = added
+    mac = pod.link("eth0")["address"]
+    other = dict(result, interfaces=[dict(result["interfaces"][0], mac="02:63:6e:74:99:99")])
+    run = macvlan.ok("DEL", dict(conf, prevResult=other), pod)
+    assert pod.link("eth0")["address"] == mac
+    assert f"its MAC is {mac} and prevResult says 02:63:6e:74:99:99" in run.stderr, run.stderr
+    assert released(host_local_dir, conf)  # the attachment's IPAM allocation goes all the same
+
+
+def test_del_deletes_our_macvlan_whatever_the_case_of_the_mac(macvlan, pod, host_local_dir, added):
+    conf, result = added
+    upper = dict(result, interfaces=[dict(result["interfaces"][0], mac=result["interfaces"][0]["mac"].upper())])
+    macvlan.ok("DEL", dict(conf, prevResult=upper), pod)
+    assert_only_lo(pod)
+    assert released(host_local_dir, conf)

@@ -63,6 +63,19 @@ def test_second_add_with_the_same_ifname_fails_and_leaves_the_first(lab, macvlan
         result["ips"][0]["address"].split("/")[0]: ["cnt-c0", "eth0"]}
 
 
+@pytest.mark.parametrize("ifname", ["eth%d", "%d", "net%s"])
+def test_ifname_with_percent_is_refused_and_leaves_nothing(lab, macvlan, pod, host_local_dir, ifname):
+    # Attacks CNI_IFNAME=eth%d: the kernel names the link eth0, the reference answers
+    # "eth%d", and DEL and CHECK, looking for eth%d, leave the link behind.
+    node_links = non_lo_links(lab.node)
+    conf = macvlan_conf(lab, ipam=host_local_ipam(lab, host_local_dir))
+    run = macvlan("ADD", conf, pod, ifname=ifname)
+    assert_cni_error(run, 4, f'invalid CNI_IFNAME "{ifname}"', "contains '%'")
+    assert_only_lo(pod)
+    assert non_lo_links(lab.node) == node_links
+    assert reservations(host_local_dir, conf["name"]) == {}
+
+
 def test_unreachable_gateway_in_static_routes(lab, macvlan, pod):
     ipam = static_ipam([{"address": f"{lab.address(7)}/24", "gateway": lab.router}],
                        routes=[{"dst": "0.0.0.0/0"}, {"dst": "10.250.0.0/16", "gw": "192.0.2.1"}])

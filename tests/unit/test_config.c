@@ -281,6 +281,62 @@ static void bad_prev_result_is_code_6_saying_prev_result(void **state)
 		    "prevResult: ");
 }
 
+/* What DEL reads: the rest of the configuration, and why prevResult was left out. */
+static void bad_prev_result_can_be_skipped_saying_why(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *prev;
+		int code;
+		const char *why;
+	} cases[] = {
+		{ "{'ips':[{'address':'10.1.2.3'}]}", CNI_ERR_DECODE, "prevResult: ips[0].address \"10.1.2.3\"" },
+		{ "{'cniVersion':'7.0.0'}", CNI_ERR_INCOMPATIBLE_VERSION, "prevResult: " },
+		{ "'junk'", CNI_ERR_INVALID_CONFIG, "prevResult must be an object" },
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		char *text = NULL;
+		assert_true(asprintf(&text, "{'cniVersion':'1.0.0','name':'n','ipam':{'type':'dhcp'},'prevResult':%s}",
+				     cases[i].prev) > 0);
+		char *converted = sq(text);
+		struct cni_conf conf;
+		struct cni_error prev_err = { 0 }, err = { 0 };
+		assert_int_equal(cni_conf_parse_skip_bad_prev_result(converted, strlen(converted), &conf, &prev_err, &err), 0);
+		assert_int_equal(err.code, CNI_OK);
+		assert_cni_error(&prev_err, cases[i].code, cases[i].why);
+		assert_false(conf.has_prev_result);
+		assert_int_equal(conf.prev_result.n_ips, 0);
+		assert_string_equal(conf.name, "n");
+		assert_string_equal(conf.ipam_type, "dhcp");
+		/* Delegates get the bytes as received, prevResult and all. */
+		assert_string_equal(conf.raw, converted);
+		cni_conf_free(&conf);
+		free(converted);
+		free(text);
+	}
+}
+
+static void skipping_keeps_a_good_prev_result_and_other_errors(void **state)
+{
+	(void)state;
+	char *good = sq("{'cniVersion':'1.0.0','prevResult':{'ips':[{'address':'10.1.2.3/24'}]}}");
+	char *bad = sq("{'cniVersion':'1.0.0','ipam':{'type':5},'prevResult':{'ips':[{'address':'10.1.2.3/24'}]}}");
+	struct cni_conf conf;
+	struct cni_error prev_err = { 0 }, err = { 0 };
+
+	assert_int_equal(cni_conf_parse_skip_bad_prev_result(good, strlen(good), &conf, &prev_err, &err), 0);
+	assert_int_equal(prev_err.code, CNI_OK);
+	assert_true(conf.has_prev_result);
+	assert_int_equal(conf.prev_result.n_ips, 1);
+	cni_conf_free(&conf);
+	assert_int_equal(cni_conf_parse_skip_bad_prev_result(bad, strlen(bad), &conf, &prev_err, &err), -1);
+	assert_cni_error(&err, CNI_ERR_INVALID_CONFIG, "ipam.type");
+	assert_null(conf.root);
+	free(good);
+	free(bad);
+}
+
 /* So that the error can be printed in the configuration's version. */
 static void failure_keeps_the_version_read(void **state)
 {
@@ -345,6 +401,8 @@ int main(void)
 		cmocka_unit_test(prev_result_is_parsed_in_config_version),
 		cmocka_unit_test(prev_result_ip_version_checked_in_0_4_0),
 		cmocka_unit_test(bad_prev_result_is_code_6_saying_prev_result),
+		cmocka_unit_test(bad_prev_result_can_be_skipped_saying_why),
+		cmocka_unit_test(skipping_keeps_a_good_prev_result_and_other_errors),
 		cmocka_unit_test(failure_keeps_the_version_read),
 		cmocka_unit_test(free_is_idempotent),
 	};

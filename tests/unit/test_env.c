@@ -308,6 +308,48 @@ static void ifname_with_slash_colon_or_whitespace_is_invalid(void **state)
 	}
 }
 
+/* The kernel makes "eth%d" eth0, eth1, ...: the runtime would record a name no link has. */
+static void ifname_with_percent_is_invalid(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "eth%d", "%d", "net%s", "%", "a%%b" };
+
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		const char *why = cni_ifname_invalid(bad[i]);
+		if (!why)
+			fail_msg("interface name \"%s\" accepted", bad[i]);
+		assert_contains(why, "contains '%'");
+	}
+}
+
+/* The kernel's isspace() takes Latin-1's no-break space too: dev_valid_name() refuses it,
+ * and with it UTF-8 characters that end in 0xa0. */
+static void ifname_with_byte_0xa0_is_invalid(void **state)
+{
+	(void)state;
+	assert_contains(cni_ifname_invalid("a\xa0"), "whitespace");
+	assert_contains(cni_ifname_invalid("eth\xc2\xa0"), "whitespace");    /* U+00A0 */
+	assert_contains(cni_ifname_invalid("caf\xc3\xa0"), "whitespace");    /* U+00E0 */
+	assert_null(cni_ifname_invalid("caf\xc3\xa9"));                      /* U+00E9 */
+}
+
+static void invalid_ifname_is_code_4_for_every_command(void **state)
+{
+	(void)state;
+	static const char *const commands[] = { "CNI_COMMAND=ADD", "CNI_COMMAND=DEL", "CNI_COMMAND=CHECK" };
+
+	for (size_t i = 0; i < N_ELEMENTS(commands); i++) {
+		struct cni_env env;
+		struct cni_error err = { 0 };
+		assert_int_equal(load((const char *const[]){ commands[i], "CNI_CONTAINERID=c", "CNI_NETNS=/n",
+							 "CNI_IFNAME=eth%d", "CNI_PATH=/p", NULL },
+				      &env, &err),
+				 -1);
+		assert_cni_error(&err, CNI_ERR_INVALID_ENV, "invalid CNI_IFNAME \"eth%d\": it contains '%'");
+		assert_contains(err.details, "'%'");
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, clear_env, clear_env)
 
 int main(void)
@@ -336,6 +378,9 @@ int main(void)
 		T(ifname_of_16_bytes_is_invalid),
 		T(ifname_empty_dot_and_dotdot_are_invalid),
 		T(ifname_with_slash_colon_or_whitespace_is_invalid),
+		T(ifname_with_percent_is_invalid),
+		T(ifname_with_byte_0xa0_is_invalid),
+		T(invalid_ifname_is_code_4_for_every_command),
 	};
 	return cmocka_run_group_tests_name("env", tests, NULL, NULL);
 }

@@ -583,6 +583,82 @@ static void del_without_netns_calls_handler_and_prints_nothing(void **state)
 	plugin_run_free(&r);
 }
 
+/* ---- a prevResult that does not parse ---- */
+
+static const char bad_prev_result_config[] =
+	"{'cniVersion':'1.0.0','name':'net','type':'fake','prevResult':{'ips':[{'address':'junk'}]}}";
+
+/* run() with stderr caught; returns what went there. */
+static char *run_catching_stderr(const char *const *env, const char *config, struct plugin_run *r)
+{
+	FILE *caught = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	char *text = calloc(1, 4096);
+
+	assert_true(caught && saved >= 0 && text);
+	fflush(stderr);
+	assert_int_equal(dup2(fileno(caught), STDERR_FILENO), STDERR_FILENO);
+	*r = run(&full_plugin, env, config);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(caught);
+	size_t n = fread(text, 1, 4095, caught);
+	text[n] = '\0';
+	fclose(caught);
+	return text;
+}
+
+/* A damaged runtime cache must not make every DEL retry fail: the pod could never go. */
+static void del_goes_on_without_a_malformed_prev_result_and_warns(void **state)
+{
+	(void)state;
+	struct plugin_run r;
+	char *warning = run_catching_stderr(CNI_ENV("DEL"), bad_prev_result_config, &r);
+
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "");
+	assert_int_equal(fake.calls[CNI_CMD_DEL], 1);
+	assert_false(fake.has_prev_result);
+	assert_contains(warning, "fake: DEL of eth0 in container ctr-1 goes on without prevResult");
+	assert_contains(warning, "prevResult: ips[0].address \"junk\"");
+	free(warning);
+	plugin_run_free(&r);
+}
+
+static void add_and_check_refuse_a_malformed_prev_result(void **state)
+{
+	(void)state;
+	const char *commands[] = { "ADD", "CHECK" };
+
+	for (size_t i = 0; i < N_ELEMENTS(commands); i++) {
+		char *command = NULL;
+		assert_true(asprintf(&command, "CNI_COMMAND=%s", commands[i]) > 0);
+		const char *const env[] = { command, "CNI_CONTAINERID=ctr-1", "CNI_NETNS=/var/run/netns/test",
+					    "CNI_IFNAME=eth0", "CNI_PATH=/opt/cni/bin", NULL };
+		struct plugin_run r = run(&full_plugin, env, bad_prev_result_config);
+		assert_error_output(&r, "1.0.0", CNI_ERR_DECODE, "prevResult: ips[0].address \"junk\"");
+		plugin_run_free(&r);
+		free(command);
+	}
+	assert_int_equal(fake.calls[CNI_CMD_ADD] + fake.calls[CNI_CMD_CHECK], 0);
+}
+
+static void del_gets_a_good_prev_result_quietly(void **state)
+{
+	(void)state;
+	struct plugin_run r;
+	char *warning = run_catching_stderr(
+		CNI_ENV("DEL"), "{'cniVersion':'1.0.0','name':'net','prevResult':{'ips':[{'address':'10.1.2.3/24'}]}}", &r);
+
+	assert_int_equal(r.status, 0);
+	assert_true(fake.has_prev_result);
+	assert_int_equal(fake.prev_ips, 1);
+	assert_string_equal(warning, "");
+	free(warning);
+	plugin_run_free(&r);
+}
+
 /* ---- cni_error_print ---- */
 
 static void error_print_writes_the_spec_object(void **state)
@@ -665,6 +741,9 @@ int main(void)
 		T(status_and_gc_below_1_1_0_are_code_1),
 		T(status_and_gc_in_1_1_0_need_only_cni_path),
 		T(del_without_netns_calls_handler_and_prints_nothing),
+		T(del_goes_on_without_a_malformed_prev_result_and_warns),
+		T(add_and_check_refuse_a_malformed_prev_result),
+		T(del_gets_a_good_prev_result_quietly),
 		T(error_print_writes_the_spec_object),
 		T(error_print_replaces_invalid_utf8),
 	};
