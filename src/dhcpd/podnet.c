@@ -122,22 +122,24 @@ int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6])
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
-static int send_to_broadcast(int fd, int ifindex, uint16_t protocol, const uint8_t *data, size_t len)
+/* To `mac`, or the link's broadcast address when NULL. */
+static int send_frame(int fd, int ifindex, uint16_t protocol, const uint8_t *mac, const uint8_t *data, size_t len)
 {
+	static const uint8_t broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct sockaddr_ll addr = {
 		.sll_family = AF_PACKET,
 		.sll_protocol = htons(protocol),
 		.sll_ifindex = ifindex,
 		.sll_halen = ETH_ALEN,
-		.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
 	};
 
+	memcpy(addr.sll_addr, mac ? mac : broadcast, ETH_ALEN);
 	return sendto(fd, data, len, 0, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
 }
 
-int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
+int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *datagram, size_t len)
 {
-	return send_to_broadcast(fd, ifindex, ETH_P_IP, datagram, len);
+	return send_frame(fd, ifindex, ETH_P_IP, to, datagram, len);
 }
 
 int podnet_arp_socket(const char *netns_path, int ifindex)
@@ -154,7 +156,7 @@ int podnet_arp_socket(const char *netns_path, int ifindex)
 
 int podnet_arp_send(int fd, int ifindex, const uint8_t *arp, size_t len)
 {
-	return send_to_broadcast(fd, ifindex, ETH_P_ARP, arp, len);
+	return send_frame(fd, ifindex, ETH_P_ARP, NULL, arp, len);
 }
 
 ssize_t podnet_arp_recv(int fd, uint8_t *buf, size_t len)
@@ -169,18 +171,21 @@ ssize_t podnet_arp_recv(int fd, uint8_t *buf, size_t len)
 	return from.sll_pkttype == PACKET_OUTGOING ? 0 : n;
 }
 
-ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial)
+ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial, uint8_t from[6])
 {
 	union {
 		struct cmsghdr align;
 		uint8_t data[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 	} control;
+	struct sockaddr_ll source = { 0 };
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+	struct msghdr msg = { .msg_name = &source, .msg_namelen = sizeof(source), .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = &control, .msg_controllen = sizeof(control) };
 	ssize_t n = recvmsg(fd, &msg, MSG_TRUNC);
 
 	if (n < 0)
 		return -errno;
+	memcpy(from, source.sll_addr, ETH_ALEN);
 	*checksum_partial = false;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
@@ -311,5 +316,5 @@ int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t l
 	_cleanup_close_ int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return -errno;
-	return podnet_packet_send(fd, ifindex, datagram, len);
+	return podnet_packet_send(fd, ifindex, NULL, datagram, len);
 }

@@ -22,11 +22,13 @@ int podnet_prepare_link(const char *netns_path, const char *ifname, const uint8_
 int podnet_packet_socket(const char *netns_path, int ifindex, uint32_t xid, const uint8_t mac[6]);
 /* Replaces the socket's filter with one for this transaction. */
 int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6]);
-/* Sends a framed IPv4 datagram to the link's broadcast address. */
-int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len);
+/* Sends a framed IPv4 datagram to the MAC `to`, or the link's broadcast address when
+ * it is NULL. */
+int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *datagram, size_t len);
 /* Receives one datagram: its length, 0 for a frame to skip (VLAN-tagged, truncated),
- * -EAGAIN when nothing is queued. *checksum_partial from the kernel's auxdata. */
-ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial);
+ * -EAGAIN when nothing is queued. *checksum_partial from the kernel's auxdata, `from`
+ * the frame's source MAC. */
+ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial, uint8_t from[6]);
 
 /* A packet socket (SOCK_DGRAM, ETH_P_ARP) on `ifindex`, for RFC 5227 probes, or
  * -errno. Close it with closer_close. */

@@ -398,8 +398,9 @@ int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6])
 	return 0;
 }
 
-int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
+int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *datagram, size_t len)
 {
+	(void)to;
 	pod_refresh();
 	struct fake_sock *s = sock_of(fd, FAKE_PACKET);
 	struct sent_dgram *d = record_framed(VIA_PACKET, datagram, len);
@@ -409,10 +410,11 @@ int podnet_packet_send(int fd, int ifindex, const uint8_t *datagram, size_t len)
 	return 0;
 }
 
-ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial)
+ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_partial, uint8_t from[6])
 {
 	ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
 
+	memset(from, 0, 6);
 	*checksum_partial = false;
 	return n < 0 ? -errno : n;
 }

@@ -194,12 +194,12 @@ static int send_from_pod(struct lease *l, const struct dhcp_output *out, uint64_
 	const struct dhcp_lease *last = dhcp_client_last_lease(&l->client);
 	int r;
 
-	/* A DHCPRELEASE to a server on the pod's subnet leaves as a frame to the link's
-	 * broadcast address (the IP header still unicast to the server): there is no ARP
-	 * to wait for, so it is on the wire before the DEL is answered and the plugin
-	 * deletes the interface, which a unicast still waiting for ARP would die with. */
+	/* A DHCPRELEASE to a server on the pod's subnet is framed straight to the MAC the
+	 * server's DHCPACK came from: there is no ARP to wait for, so it is on the wire
+	 * before the DEL is answered and the plugin deletes the interface, which a
+	 * unicast still waiting for ARP would die with. */
 	if (out->type == DHCPRELEASE && last && on_link(last, out->dst))
-		return link_broadcast(&l->link, out);
+		return link_frame_to_server(&l->link, out);
 	r = link_send(&l->link, out);
 	/* The leased address was taken off the pod: the server answers a renewal to that
 	 * address, which nobody would claim (ARP). The lease is still ours: put it back
@@ -335,6 +335,7 @@ static void fail(struct lease *l, const char *story)
 
 static void on_bound(struct lease *l, const struct dhcp_event *ev, const struct ip_prefix *before, uint64_t now)
 {
+	link_remember_server(&l->link);
 	l->owner->save(l->ctx, l);
 	if (l->owner->answer(l->ctx, l, NULL))
 		sync_after_add(&l->sync, now);

@@ -169,17 +169,37 @@ static void close_unkept(struct lease_link *link)
 		close_source(link, &link->udp);
 }
 
-int link_broadcast(struct lease_link *link, const struct dhcp_output *out)
+static int send_framed(struct lease_link *link, const uint8_t *to, const struct dhcp_output *out)
 {
 	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_OUTPUT_MAX];
 	int r = open_packet(link);
 
 	if (r == 0) {
 		refresh_filter(link);
-		r = podnet_packet_send(link->packet.fd, link->ifindex, datagram, frame(out, datagram));
+		r = podnet_packet_send(link->packet.fd, link->ifindex, to, datagram, frame(out, datagram));
 	}
 	close_unkept(link);
 	return r;
+}
+
+int link_broadcast(struct lease_link *link, const struct dhcp_output *out)
+{
+	return send_framed(link, NULL, out);
+}
+
+void link_remember_server(struct lease_link *link)
+{
+	static const uint8_t none[6];
+
+	if (memcmp(link->last_from, none, sizeof(none)) != 0)
+		memcpy(link->server_mac, link->last_from, sizeof(link->server_mac));
+}
+
+int link_frame_to_server(struct lease_link *link, const struct dhcp_output *out)
+{
+	static const uint8_t none[6];
+
+	return send_framed(link, memcmp(link->server_mac, none, sizeof(none)) != 0 ? link->server_mac : NULL, out);
 }
 
 static int send_unicast(struct lease_link *link, const struct dhcp_output *out)
@@ -212,7 +232,7 @@ int link_send(struct lease_link *link, const struct dhcp_output *out)
 static void on_packet(struct loop_source *source, uint32_t events)
 {
 	struct lease_link *link = source->data;
-	uint8_t buf[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX];
+	uint8_t buf[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX], from[6];
 	const uint8_t *payload;
 	size_t payload_len;
 	bool partial;
@@ -220,7 +240,7 @@ static void on_packet(struct loop_source *source, uint32_t events)
 
 	/* The payload's handler may close this socket (the exchange is over). */
 	for (int budget = READ_BUDGET; budget > 0 && link->packet.fd >= 0; budget--) {
-		ssize_t n = podnet_packet_recv(link->packet.fd, buf, sizeof(buf), &partial);
+		ssize_t n = podnet_packet_recv(link->packet.fd, buf, sizeof(buf), &partial, from);
 		if (n == 0)
 			continue;
 		if (n < 0)
@@ -230,6 +250,7 @@ static void on_packet(struct loop_source *source, uint32_t events)
 			log_debug("%s: dropped a frame: %s", link->key, dhcp_packet_error_name(pe));
 			continue;
 		}
+		memcpy(link->last_from, from, sizeof(link->last_from));
 		link->on_payload(link->ctx, payload, payload_len);
 	}
 }

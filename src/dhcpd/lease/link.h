@@ -34,6 +34,8 @@ struct lease_link {
 	uint32_t filter_xid; /* the one it passes */
 	struct loop_source packet;
 	struct loop_source udp;
+	uint8_t last_from[6];  /* the source MAC of the last frame the packet socket heard */
+	uint8_t server_mac[6]; /* the bound server's (link_remember_server); all zero: not known */
 	link_payload_fn on_payload;
 	void *ctx;
 };
@@ -57,3 +59,9 @@ int link_send(struct lease_link *link, const struct dhcp_output *out);
 /* The same datagram broadcast out of the packet socket (a unicast that could not
  * leave from the leased address). */
 int link_broadcast(struct lease_link *link, const struct dhcp_output *out);
+/* The lease was just bound by what the packet socket heard last: that frame came
+ * from the server (or from the router in front of it). */
+void link_remember_server(struct lease_link *link);
+/* The datagram framed straight to the remembered server's MAC (to the link's
+ * broadcast address when none is known): it leaves at once, with no ARP to wait for. */
+int link_frame_to_server(struct lease_link *link, const struct dhcp_output *out);
