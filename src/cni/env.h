@@ -33,6 +33,13 @@ int cni_env_load(struct cni_env *env, struct cni_error *err);
 
 /* Container IDs: ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
 bool cni_container_id_valid(const char *id);
+/* A network's "name" has the same rule (spec 1.0: "must start with an alphanumeric
+ * character, optionally followed by any combination of one or more alphanumeric
+ * characters, underscore (_), dot (.) or hyphen (-)"). */
+static inline bool cni_network_name_valid(const char *name)
+{
+	return cni_container_id_valid(name);
+}
 /* Interface names: 1-15 bytes, not "." or "..", no '/', ':', '%' or whitespace (what the
  * kernel refuses, and '%', which it expands). Returns NULL when valid, else why not. */
 const char *cni_ifname_invalid(const char *name);

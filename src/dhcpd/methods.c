@@ -43,6 +43,9 @@ static int parse_call(json_t *params, bool need_netns, struct call *call, struct
 		return cni_error_set(err, CNI_ERR_INVALID_ENV, "the network namespace must be an absolute path");
 	if (!call->config || !call->network || !*call->network)
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "the network configuration has no \"name\"");
+	if (!cni_network_name_valid(call->network))
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "invalid network name \"%s\": it must match "
+								   "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$", call->network);
 	return 0;
 }
 

@@ -115,12 +115,11 @@ json_t *lease_record_json(const struct lease *l, uint64_t now)
 
 /* ---- reading ---- */
 
-/* Printable, no '/' (the key's separator): what a network name or path may be, so
- * that a line of the log stays one line. */
-static bool printable(const char *text, bool slash_allowed)
+/* No control character: a line of the log stays one line. */
+static bool printable(const char *text)
 {
 	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || (*p == '/' && !slash_allowed))
+		if (*p < 0x20 || *p == 0x7f)
 			return false;
 	return *text != '\0';
 }
@@ -138,7 +137,7 @@ int lease_record_names(json_t *record, struct lease_spec *spec)
 		return -EINVAL;
 	/* Read back as a runtime's call is checked: nothing in a record is trusted more. */
 	if (!cni_container_id_valid(spec->container_id) || cni_ifname_invalid(spec->ifname) ||
-	    !printable(spec->network, false) || spec->netns[0] != '/' || !printable(spec->netns, true))
+	    !cni_network_name_valid(spec->network) || spec->netns[0] != '/' || !printable(spec->netns))
 		return -EINVAL;
 	snprintf(want, sizeof(want), "%s/%s/%s", spec->container_id, spec->network, spec->ifname);
 	return strcmp(key, want) == 0 ? 0 : -EINVAL;
