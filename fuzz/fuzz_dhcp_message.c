@@ -1,5 +1,6 @@
-/* libFuzzer: a DHCP reply from the network, through the parser, the lease checks, what
- * the lease configures, and the conversion to a CNI result in every spec version. */
+/* libFuzzer: a DHCP reply from the network, through the parser, the lease checks (its
+ * address too), what the lease configures, and the conversion to a CNI result in every
+ * spec version. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -43,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!msg)
 		return 0;
 	if (dhcp_message_parse(data, size, msg) == DHCP_PARSE_OK && !dhcp_lease_from_message(msg, data, size, 0, &lease)) {
+		(void)dhcp_lease_address_unusable(&lease);
 		read_views(&lease);
 		if (lease_to_cni_result(&lease, 100, &result) == 0) {
 			for (int v = 0; v < CNI_VERSION_COUNT; v++) {

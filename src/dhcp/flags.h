@@ -25,5 +25,7 @@ bool flag_is(const struct flag_reader *r, const char *name);
 const char *flag_value(struct flag_reader *r);
 /* -flag, -flag=true, -flag=1 */
 bool flag_bool(const struct flag_reader *r);
-/* A positive Go duration ("10s", "1m30s"); -1, with the error printed, otherwise. */
+/* A positive Go duration ("10s", "1m30s") within the flag's bound: 1h for -timeout
+ * and -resendmax (retransmission waits), 24h for -resendtimeout and any other
+ * (DURATION_MAX_*); -1, with the error printed, otherwise. */
 int flag_duration(struct flag_reader *r, int64_t *ms);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,18 +112,29 @@ static int parse_provide(json_t *ipam, const struct cni_args *args, struct dhcp_
 	return 0;
 }
 
-static int parse_duration(json_t *ipam, const char *key, int64_t *out, struct cni_error *err)
+/* ipam.`key`: a positive duration, a string ("30s") or a number of seconds, of at most
+ * `max_ms`. */
+static int parse_duration(json_t *ipam, const char *key, int64_t max_ms, int64_t *out, struct cni_error *err)
 {
 	json_t *value = json_object_get(ipam, key);
+	char bound[DURATION_TEXT_MAX];
+	int e = -EINVAL;
 
 	*out = -1;
 	if (!value || json_is_null(value))
 		return 0;
-	if (json_is_integer(value) && json_integer_value(value) > 0 && json_integer_value(value) <= 86400)
+	if (json_is_string(value)) {
+		e = duration_parse_ms(json_string_value(value), max_ms, out);
+	} else if (json_is_integer(value) && json_integer_value(value) > max_ms / 1000) {
+		e = -ERANGE;
+	} else if (json_is_integer(value)) {
 		*out = json_integer_value(value) * 1000;
-	else if (json_is_string(value))
-		*out = duration_parse_ms(json_string_value(value));
-	if (*out <= 0)
+		e = 0;
+	}
+	if (e == -ERANGE)
+		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.%s is longer than %s, the longest allowed", key,
+				     duration_format(max_ms, bound));
+	if (e < 0 || *out <= 0)
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG,
 				     "ipam.%s must be a positive duration such as \"30s\" or a number of seconds", key);
 	return 0;
@@ -138,9 +150,11 @@ int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_
 	if (cni_json_string(ipam, "ipam", "daemonSocketPath", &out->socket_path, err) < 0 ||
 	    cni_json_int(ipam, "ipam", "priority", &priority, err) < 0 ||
 	    cni_json_bool(ipam, "ipam", "broadcast", &out->broadcast, err) < 0 || parse_request(ipam, out, err) < 0 ||
-	    parse_provide(ipam, args, out, err) < 0 || parse_duration(ipam, "timeout", &out->acquire_timeout_ms, err) < 0 ||
-	    parse_duration(ipam, "retransmitInitial", &out->retransmit_initial_ms, err) < 0 ||
-	    parse_duration(ipam, "arpProbe", &out->arp_probe_ms, err) < 0)
+	    parse_provide(ipam, args, out, err) < 0 ||
+	    parse_duration(ipam, "timeout", DURATION_MAX_ACQUIRE_MS, &out->acquire_timeout_ms, err) < 0 ||
+	    parse_duration(ipam, "retransmitInitial", DURATION_MAX_RETRANSMIT_MS, &out->retransmit_initial_ms, err) < 0 ||
+	    /* Its own range, checked below, says more than this bound would. */
+	    parse_duration(ipam, "arpProbe", DURATION_MAX_ACQUIRE_MS, &out->arp_probe_ms, err) < 0)
 		return -1;
 	if (out->arp_probe_ms > 0 &&
 	    (out->arp_probe_ms < DHCP_ARP_PROBE_MIN_MS || out->arp_probe_ms > DHCP_ARP_PROBE_MAX_MS))

@@ -26,8 +26,8 @@ struct dhcp_ipam_conf {
 	int priority;            /* metric of every route; 0: none */
 	bool broadcast;          /* ask servers to broadcast replies */
 	bool has_broadcast;      /* else the daemon's -broadcast decides */
-	int64_t acquire_timeout_ms;    /* -1: the daemon's default */
-	int64_t retransmit_initial_ms; /* -1: the daemon's default */
+	int64_t acquire_timeout_ms;    /* -1: the daemon's default; at most DURATION_MAX_ACQUIRE_MS */
+	int64_t retransmit_initial_ms; /* -1: the daemon's default; at most DURATION_MAX_RETRANSMIT_MS */
 	int64_t arp_probe_ms;          /* -1: the granted address is taken unchecked */
 	uint8_t request[255];          /* option 55, in order */
 	size_t n_request;

@@ -16,6 +16,14 @@
 #define DECLINE_RESTART_MS 10000
 /* Restarts after NAKs in a row back off to this. */
 #define NAK_BACKOFF_MAX_MS 64000
+/* Ours: two DHCPREQUESTs of one renewal are never closer than this. RFC 2131 4.4.5's
+ * 60 s minimum gives way to T2 and the end of the lease, which with a lease of a
+ * second or two are milliseconds away. */
+#define RENEW_RETRY_FLOOR_MS 1000
+/* A flood of bad replies carrying our xid must not flood the log: this many lines in
+ * this long, then one line with the count of the others. */
+#define DROP_LOG_INTERVAL_MS 10000
+#define DROP_LOG_BURST 10
 
 /* RFC 2131 figure 5's names, and ours for STOPPED and GRANTED. */
 const char *dhcp_client_state_name(enum dhcp_client_state state)
@@ -128,13 +136,17 @@ static uint64_t retransmit_delay(struct dhcp_client *c)
 }
 
 /* RFC 2131 4.4.5: wait half the time remaining until `until`, at least 60 s, but
- * never past `until` itself. */
+ * never past `until` itself; and never less than RENEW_RETRY_FLOOR_MS, past `until`
+ * if need be (its own timer changes the state then, without a DHCPREQUEST). */
 static uint64_t renew_retry_at(uint64_t now, uint64_t until)
 {
 	uint64_t half = until > now ? (until - now) / 2 : 0;
 	uint64_t wait = half < DHCP_RENEW_RETRY_MIN_S * 1000ull ? DHCP_RENEW_RETRY_MIN_S * 1000ull : half;
-	uint64_t at = add_ms(now, wait);
-	return at < until ? at : until;
+	uint64_t at = add_ms(now, wait), floor = add_ms(now, RENEW_RETRY_FLOOR_MS);
+
+	if (at > until)
+		at = until;
+	return at > floor ? at : floor;
 }
 
 /* ---- building messages (RFC 2131 table 5) ---- */
@@ -361,22 +373,39 @@ static void enter_bound(struct dhcp_client *c)
 	arm(c, dhcp_lease_t1(&c->lease));
 }
 
-static void enter_renewing(struct dhcp_client *c, uint64_t now)
+/* RENEWING and REBINDING: a DHCPREQUEST when one is due, and the timer of the next
+ * one or of `limit` (T2, the expiry), whichever comes first. */
+static void renewal_step(struct dhcp_client *c, uint64_t now, uint64_t limit)
+{
+	if (now >= c->next_request_ms) {
+		send_request(c, now);
+		c->next_request_ms = renew_retry_at(now, limit);
+	}
+	arm(c, c->next_request_ms < limit ? c->next_request_ms : limit);
+}
+
+/* A renewal begins: a transaction of its own, a DHCPREQUEST at once. */
+static void begin_renewal(struct dhcp_client *c, uint64_t now)
 {
 	begin_exchange(c, now);
+	c->next_request_ms = now;
+}
+
+static void enter_renewing(struct dhcp_client *c, uint64_t now)
+{
+	begin_renewal(c, now);
 	/* The wire story of this renewal (an expiry tells it), not of the acquisition. */
 	c->counters = (struct dhcp_counters){ 0 };
 	set_state(c, DHCP_STATE_RENEWING);
-	send_request(c, now);
-	arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
+	renewal_step(c, now, dhcp_lease_t2(&c->lease));
 }
 
-/* From RENEWING the transaction goes on: no exchange begins here. */
+/* From RENEWING the transaction goes on: no exchange begins here, and the last
+ * DHCPREQUEST's floor still holds. */
 static void enter_rebinding(struct dhcp_client *c, uint64_t now)
 {
 	set_state(c, DHCP_STATE_REBINDING);
-	send_request(c, now);
-	arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
+	renewal_step(c, now, dhcp_lease_expiry(&c->lease));
 }
 
 static void reset_counters(struct dhcp_client *c, uint64_t now)
@@ -440,6 +469,7 @@ void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *co
 		.ctx = ctx,
 		.deadline = UINT64_MAX,
 		.acquire_deadline = UINT64_MAX,
+		.drop_log = RATELIMIT_INIT(DROP_LOG_INTERVAL_MS, DROP_LOG_BURST),
 	};
 	struct dhcp_timing *t = &c->config.timing;
 	if (!t->initial_ms)
@@ -474,8 +504,22 @@ void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_add
 	enter_init_reboot(c, now, addr);
 }
 
+/* A saved lease whose address no pod may have (one bound before the address checks
+ * existed): it is dropped as a DHCPNAK would, and the client starts over, without
+ * asking for that address again. */
+static void refuse_saved_lease(struct dhcp_client *c, uint64_t now, const char *why)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	emit(c, DHCP_EVENT_LOST, "saved lease of %s unusable: %s", addr_text(c->lease.address, addr), why);
+	c->acquire_deadline = UINT64_MAX;
+	enter_init(c, now, 0);
+}
+
 void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease, bool lost)
 {
+	const char *why = dhcp_lease_address_unusable(lease);
+
 	reset_counters(c, now);
 	/* The copy stays for a lost lease too: an ACK for another address then reports
 	 * the move, and the old address comes off the pod. */
@@ -484,9 +528,11 @@ void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_l
 		 * for a failure (the acquire timeout bounds an ADD, not this). */
 		c->acquire_deadline = UINT64_MAX;
 		enter_init_reboot(c, now, lease->address);
+	} else if (why) {
+		refuse_saved_lease(c, now, why);
 	} else if (now >= dhcp_lease_t2(lease)) {
-		/* No renewal to go on from: a transaction of its own. */
-		begin_exchange(c, now);
+		/* No renewal to go on from: a renewal of its own. */
+		begin_renewal(c, now);
 		enter_rebinding(c, now);
 	} else if (now >= dhcp_lease_t1(lease)) {
 		enter_renewing(c, now);
@@ -497,7 +543,18 @@ void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_l
 
 /* ---- received messages ---- */
 
-__attribute__((format(printf, 2, 3))) static void drop(struct dhcp_client *c, const char *fmt, ...)
+/* Once the window of the dropped replies' log is over: how many went unlogged. */
+static void log_unlogged_drops(struct dhcp_client *c, uint64_t now)
+{
+	unsigned unlogged = ratelimit_flush(&c->drop_log, now);
+
+	if (unlogged)
+		client_log(c, LOG_INFO, "%u more dropped repl%s not logged in the last %d s", unlogged,
+			   unlogged == 1 ? "y" : "ies", DROP_LOG_INTERVAL_MS / 1000);
+}
+
+/* Every drop counts in the failure story; its log line is rate-limited. */
+__attribute__((format(printf, 3, 4))) static void drop(struct dhcp_client *c, uint64_t now, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -505,7 +562,10 @@ __attribute__((format(printf, 2, 3))) static void drop(struct dhcp_client *c, co
 	va_start(ap, fmt);
 	vsnprintf(c->counters.last_drop, sizeof(c->counters.last_drop), fmt, ap);
 	va_end(ap);
-	client_log(c, LOG_INFO, "dropped a reply in %s: %s", dhcp_client_state_name(c->state), c->counters.last_drop);
+	log_unlogged_drops(c, now);
+	if (ratelimit_pass(&c->drop_log, now))
+		client_log(c, LOG_INFO, "dropped a reply in %s: %s", dhcp_client_state_name(c->state),
+			   c->counters.last_drop);
 }
 
 /* RFC 6842: a server that echoes a client identifier must echo ours. */
@@ -537,8 +597,11 @@ static void select_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_
 	struct dhcp_lease offer;
 	const char *why = dhcp_lease_from_message(msg, raw, len, now, &offer);
 
+	if (!why && (why = dhcp_lease_address_unusable(&offer)))
+		dhcp_lease_clear(&offer);
 	if (why) {
-		drop(c, "DHCPOFFER of %s unusable: %s", addr_text((struct in_addr){ msg->header.yiaddr }, addr), why);
+		drop(c, now, "DHCPOFFER of %s unusable: %s", addr_text((struct in_addr){ msg->header.yiaddr }, addr),
+		     why);
 		return;
 	}
 	c->counters.offers++;
@@ -570,14 +633,25 @@ static void on_offer(struct dhcp_client *c, uint64_t now, const struct dhcp_mess
 	}
 }
 
-/* The lease a DHCPACK grants. RFC 2131 4.4.1: its times count from the request. */
-static bool lease_of_ack(struct dhcp_client *c, const struct dhcp_message *msg, const uint8_t *raw, size_t len,
-			 struct dhcp_lease *lease)
+/* The lease a DHCPACK grants. RFC 2131 4.4.1: its times count from the request.
+ *
+ * An address no pod may have is dropped like any unusable reply, and no DHCPDECLINE
+ * goes out: RFC 2131 keeps that message for an address "already in use" (table 2),
+ * which the client MUST decline when its own check finds another holder (3.1.5), and
+ * a loopback or multicast address has no holder to find. Unanswered, the DHCPREQUEST
+ * is sent again and the client starts over after request_tries (REQUESTING,
+ * REBOOTING); a renewal keeps the lease it has, and its timers. */
+static bool lease_of_ack(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+			 size_t len, struct dhcp_lease *lease)
 {
+	char addr[INET_ADDRSTRLEN];
 	const char *why = dhcp_lease_from_message(msg, raw, len, c->request_sent_ms, lease);
 
+	if (!why && (why = dhcp_lease_address_unusable(lease)))
+		dhcp_lease_clear(lease);
 	if (why) {
-		drop(c, "DHCPACK unusable: %s", why);
+		drop(c, now, "DHCPACK of %s unusable: %s", addr_text((struct in_addr){ msg->header.yiaddr }, addr),
+		     why);
 		return false;
 	}
 	c->counters.acks++;
@@ -613,7 +687,8 @@ static void on_ack_extended(struct dhcp_client *c, struct dhcp_lease *lease)
 		     addr_text(lease->server_id, server), lease->lifetime_s);
 }
 
-static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const uint8_t *raw, size_t len)
+static void on_ack(struct dhcp_client *c, uint64_t now, const struct dhcp_message *msg, const uint8_t *raw,
+		   size_t len)
 {
 	char server[INET_ADDRSTRLEN];
 	struct dhcp_lease lease;
@@ -622,22 +697,22 @@ static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const 
 	case DHCP_STATE_SELECTING:
 		/* RFC 2131 4.3.1: a DHCPACK answers a DHCPREQUEST; while selecting we sent
 		 * none, and a lease must not bypass the caller's accept. */
-		drop(c, "DHCPACK while selecting: no DHCPREQUEST was sent");
+		drop(c, now, "DHCPACK while selecting: no DHCPREQUEST was sent");
 		return;
 	case DHCP_STATE_REQUESTING:
 		if (server_of(msg).s_addr != c->offer.server_id.s_addr)
-			drop(c, "DHCPACK from %s, not the server whose offer we requested",
+			drop(c, now, "DHCPACK from %s, not the server whose offer we requested",
 			     addr_text(server_of(msg), server));
-		else if (lease_of_ack(c, msg, raw, len, &lease))
+		else if (lease_of_ack(c, now, msg, raw, len, &lease))
 			on_ack_granted(c, &lease);
 		return;
 	case DHCP_STATE_REBOOTING:
-		if (lease_of_ack(c, msg, raw, len, &lease))
+		if (lease_of_ack(c, now, msg, raw, len, &lease))
 			on_ack_granted(c, &lease);
 		return;
 	case DHCP_STATE_RENEWING:
 	case DHCP_STATE_REBINDING:
-		if (lease_of_ack(c, msg, raw, len, &lease))
+		if (lease_of_ack(c, now, msg, raw, len, &lease))
 			on_ack_extended(c, &lease);
 		return;
 	case DHCP_STATE_STOPPED:
@@ -651,13 +726,13 @@ static void on_ack(struct dhcp_client *c, const struct dhcp_message *msg, const 
 
 /* Only the server we talk to may NAK us; anyone may while we broadcast (REBOOTING,
  * REBINDING). */
-static bool nak_from(struct dhcp_client *c, struct in_addr from, const struct dhcp_lease *talking_to)
+static bool nak_from(struct dhcp_client *c, uint64_t now, struct in_addr from, const struct dhcp_lease *talking_to)
 {
 	char server[INET_ADDRSTRLEN];
 
 	if (from.s_addr == talking_to->server_id.s_addr)
 		return true;
-	drop(c, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
+	drop(c, now, "DHCPNAK from %s, a server we are not talking to", addr_text(from, server));
 	return false;
 }
 
@@ -703,10 +778,10 @@ static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_messag
 	case DHCP_STATE_SELECTING:
 		/* RFC 2131 4.3.2: a DHCPNAK answers a DHCPREQUEST; while selecting we sent
 		 * none. */
-		drop(c, "DHCPNAK from %s while selecting: no DHCPREQUEST was sent", addr_text(from, server));
+		drop(c, now, "DHCPNAK from %s while selecting: no DHCPREQUEST was sent", addr_text(from, server));
 		return;
 	case DHCP_STATE_REQUESTING:
-		if (nak_from(c, from, &c->offer)) {
+		if (nak_from(c, now, from, &c->offer)) {
 			count_nak(c, msg, from);
 			restart_after_nak(c, now);
 		}
@@ -716,7 +791,7 @@ static void on_nak(struct dhcp_client *c, uint64_t now, const struct dhcp_messag
 		enter_init(c, now, 0);
 		return;
 	case DHCP_STATE_RENEWING:
-		if (nak_from(c, from, &c->lease)) {
+		if (nak_from(c, now, from, &c->lease)) {
 			count_nak(c, msg, from);
 			lose_lease(c, now, "renewing");
 		}
@@ -764,13 +839,13 @@ static void on_reply(struct dhcp_client *c, uint64_t now, const struct dhcp_mess
 		on_offer(c, now, msg, raw, len);
 		break;
 	case DHCPACK:
-		on_ack(c, msg, raw, len);
+		on_ack(c, now, msg, raw, len);
 		break;
 	case DHCPNAK:
 		on_nak(c, now, msg);
 		break;
 	default:
-		drop(c, "unexpected %s", dhcp_message_type_name(type));
+		drop(c, now, "unexpected %s", dhcp_message_type_name(type));
 		break;
 	}
 }
@@ -787,12 +862,13 @@ void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *dat
 		return;
 	e = dhcp_message_parse(data, len, msg);
 	if (e != DHCP_PARSE_OK)
-		drop(c, "malformed: %s", dhcp_parse_error_name(e));
+		drop(c, now, "malformed: %s", dhcp_parse_error_name(e));
 	else if (msg->header.op != BOOTREPLY || ntohl(msg->header.xid) != c->xid ||
 		 memcmp(msg->header.chaddr, c->config.mac, 6) != 0)
 		; /* another client's transaction on the same link: not ours to count */
 	else if (!client_id_matches(c, msg))
-		drop(c, "%s carries another client's identifier (RFC 6842)", dhcp_message_type_name(dhcp_message_type(msg)));
+		drop(c, now, "%s carries another client's identifier (RFC 6842)",
+		     dhcp_message_type_name(dhcp_message_type(msg)));
 	else
 		on_reply(c, now, msg, data, len);
 	free(msg);
@@ -816,6 +892,7 @@ static void retransmit(struct dhcp_client *c, uint64_t now, unsigned max_tries,
 
 void dhcp_client_tick(struct dhcp_client *c, uint64_t now)
 {
+	log_unlogged_drops(c, now);
 	if (now < c->deadline)
 		return;
 	if (acquiring(c) && now >= c->acquire_deadline) {
@@ -842,20 +919,16 @@ void dhcp_client_tick(struct dhcp_client *c, uint64_t now)
 		enter_renewing(c, now);
 		break;
 	case DHCP_STATE_RENEWING:
-		if (now >= dhcp_lease_t2(&c->lease)) {
+		if (now >= dhcp_lease_t2(&c->lease))
 			enter_rebinding(c, now);
-			break;
-		}
-		send_request(c, now);
-		arm(c, renew_retry_at(now, dhcp_lease_t2(&c->lease)));
+		else
+			renewal_step(c, now, dhcp_lease_t2(&c->lease));
 		break;
 	case DHCP_STATE_REBINDING:
-		if (now >= dhcp_lease_expiry(&c->lease)) {
+		if (now >= dhcp_lease_expiry(&c->lease))
 			expire(c, now);
-			break;
-		}
-		send_request(c, now);
-		arm(c, renew_retry_at(now, dhcp_lease_expiry(&c->lease)));
+		else
+			renewal_step(c, now, dhcp_lease_expiry(&c->lease));
 		break;
 	case DHCP_STATE_STOPPED:
 	case DHCP_STATE_GRANTED:
@@ -960,7 +1033,9 @@ void dhcp_client_stop(struct dhcp_client *c)
 
 uint64_t dhcp_client_deadline(const struct dhcp_client *c)
 {
-	return c->deadline;
+	uint64_t unlogged = ratelimit_deadline(&c->drop_log);
+
+	return unlogged < c->deadline ? unlogged : c->deadline;
 }
 
 bool dhcp_client_pop_output(struct dhcp_client *c, struct dhcp_output *out)

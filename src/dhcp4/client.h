@@ -11,6 +11,7 @@
 
 #include "dhcp4/lease.h"
 #include "dhcp4/message.h"
+#include "util/ratelimit.h"
 
 enum dhcp_client_state {
 	DHCP_STATE_STOPPED, /* not started, released, or gave up */
@@ -105,8 +106,9 @@ struct dhcp_counters {
 
 typedef uint32_t (*dhcp_random_fn)(void *ctx);
 /* `priority` is syslog(3)'s: LOG_DEBUG for state transitions, LOG_INFO for a dropped
- * reply, LOG_WARNING for an event lost to a full queue, LOG_ERR for a message too
- * large to send. */
+ * reply (at most 10 lines in 10 s, then one line with the count of the others),
+ * LOG_WARNING for an event lost to a full queue, LOG_ERR for a message too large to
+ * send. */
 typedef void (*dhcp_log_fn)(void *ctx, int priority, const char *message);
 
 #define DHCP_EVENT_QUEUE 4
@@ -125,9 +127,11 @@ struct dhcp_client {
 	uint64_t acquire_start_ms;
 	uint64_t acquire_deadline;  /* UINT64_MAX: none */
 	uint64_t deadline;          /* next timer, UINT64_MAX: none */
+	uint64_t next_request_ms;   /* RENEWING, REBINDING: no DHCPREQUEST before this */
 	unsigned tries;             /* of the message being retransmitted */
 	unsigned nak_streak;        /* NAKs in a row: grows the restart delay */
 	struct dhcp_counters counters;
+	struct ratelimit drop_log;  /* the log lines of dropped replies */
 
 	struct dhcp_lease offer;    /* the one being requested */
 	struct dhcp_lease lease;    /* the bound one (also kept after loss, to compare) */
@@ -151,13 +155,20 @@ void dhcp_client_start(struct dhcp_client *c, uint64_t now);
 void dhcp_client_start_reboot(struct dhcp_client *c, uint64_t now, struct in_addr addr);
 /* Resume a lease that is still valid at `now` (loaded from disk): BOUND, RENEWING or
  * REBINDING as time puts it. Takes a copy. Falls back to INIT-REBOOT if it expired or
- * was `lost` (a DHCPNAK refused it before the restart), and then, as after an expiry
- * or a NAK, never gives up re-acquiring. */
+ * was `lost` (a DHCPNAK refused it before the restart), and to INIT with a
+ * DHCP_EVENT_LOST if its address is one no pod may have
+ * (dhcp_lease_address_unusable); then, as after an expiry or a NAK, never gives up
+ * re-acquiring. */
 void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_lease *lease, bool lost);
 
-/* A DHCP message (UDP payload) arrived. */
+/* A DHCP message (UDP payload) arrived. A reply of our transaction that cannot be
+ * taken is dropped, counted in the failure story and logged; among the addresses a
+ * server may not give (dhcp_lease_address_unusable) an ACK that would move a renewed
+ * lease to one is dropped too, and the lease stays as it was. */
 void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len);
-/* Time moved on; call at or after dhcp_client_deadline(). */
+/* Time moved on; call at or after dhcp_client_deadline(), which is the next state
+ * timer, or the end of a window in which dropped replies went unlogged (the tick logs
+ * how many). */
 void dhcp_client_tick(struct dhcp_client *c, uint64_t now);
 
 void dhcp_client_accept(struct dhcp_client *c, uint64_t now);

@@ -9,6 +9,8 @@
 
 /* The reference uses an hour when the server gives no lease time. */
 #define DEFAULT_LEASE_S 3600
+/* RFC 3927: 169.254.0.0/16 */
+#define LINK_LOCAL_PREFIX 0xa9fe
 
 static int mask_to_prefix(struct in_addr mask)
 {
@@ -19,28 +21,33 @@ static int mask_to_prefix(struct in_addr mask)
 	return (len == 0 ? m == 0 : m == ~0u << (32 - len)) ? len : -1;
 }
 
+/* RFC 2131 4.4.5: T1 and T2 default to 0.5 and 0.875 of the lease; what the server
+ * sends must keep 0 < T1 < T2 < lease or it is replaced. In milliseconds, so that a
+ * lease of a second or two keeps T1 < T2 < expiry instead of rounding T1 to 0, which
+ * renewed at once and, answered at once, again and again. */
 static void set_times(const struct dhcp_message *msg, struct dhcp_lease *lease)
 {
-	uint32_t t1 = 0, t2 = 0;
+	uint32_t t1_s = 0, t2_s = 0;
 
 	if (dhcp_message_get_u32(msg, DHCP_OPTION_IP_ADDRESS_LEASE_TIME, &lease->lifetime_s) < 0 || !lease->lifetime_s)
 		lease->lifetime_s = DEFAULT_LEASE_S;
 	if (lease->lifetime_s == DHCP_LEASE_INFINITE) {
-		lease->t1_s = lease->t2_s = DHCP_LEASE_INFINITE;
+		lease->t1_ms = lease->t2_ms = UINT64_MAX;
 		return;
 	}
-	dhcp_message_get_u32(msg, DHCP_OPTION_RENEWAL_TIME, &t1);
-	dhcp_message_get_u32(msg, DHCP_OPTION_REBINDING_TIME, &t2);
-	/* RFC 2131 4.4.5: defaults 0.5 and 0.875 of the lease; what the server sends
-	 * must keep 0 < T1 < T2 < lease or it is replaced by the defaults. */
-	if (!t2 || t2 >= lease->lifetime_s)
-		t2 = (uint32_t)((uint64_t)lease->lifetime_s * DHCP_T2_NUM / DHCP_T2_DEN);
+	dhcp_message_get_u32(msg, DHCP_OPTION_RENEWAL_TIME, &t1_s);
+	dhcp_message_get_u32(msg, DHCP_OPTION_REBINDING_TIME, &t2_s);
+	uint64_t lifetime = (uint64_t)lease->lifetime_s * 1000, t1 = (uint64_t)t1_s * 1000, t2 = (uint64_t)t2_s * 1000;
+	if (!t2 || t2 >= lifetime)
+		t2 = lifetime * DHCP_T2_NUM / DHCP_T2_DEN;
 	if (!t1 || t1 >= t2)
-		t1 = (uint32_t)((uint64_t)lease->lifetime_s * DHCP_T1_NUM / DHCP_T1_DEN);
-	if (t1 >= t2) /* only for leases of a second or two */
-		t1 = t2 > 0 ? t2 - 1 : 0;
-	lease->t1_s = t1;
-	lease->t2_s = t2;
+		t1 = lifetime * DHCP_T1_NUM / DHCP_T1_DEN;
+	/* A server's T2 below half the lease: T1 half-way to it, as the default is
+	 * half-way to the end of the lease. */
+	if (t1 >= t2)
+		t1 = t2 / 2;
+	lease->t1_ms = t1;
+	lease->t2_ms = t2;
 }
 
 const char *dhcp_lease_from_message(const struct dhcp_message *msg, const uint8_t *raw, size_t raw_len,
@@ -88,14 +95,45 @@ int dhcp_lease_copy(struct dhcp_lease *to, const struct dhcp_lease *from)
 	return 0;
 }
 
-static uint64_t at(const struct dhcp_lease *lease, uint32_t seconds)
+static uint64_t at(const struct dhcp_lease *lease, uint64_t ms)
 {
-	return seconds == DHCP_LEASE_INFINITE ? UINT64_MAX : lease->start_ms + (uint64_t)seconds * 1000;
+	return ms == UINT64_MAX ? UINT64_MAX : lease->start_ms + ms;
 }
 
-uint64_t dhcp_lease_t1(const struct dhcp_lease *lease) { return at(lease, lease->t1_s); }
-uint64_t dhcp_lease_t2(const struct dhcp_lease *lease) { return at(lease, lease->t2_s); }
-uint64_t dhcp_lease_expiry(const struct dhcp_lease *lease) { return at(lease, lease->lifetime_s); }
+uint64_t dhcp_lease_t1(const struct dhcp_lease *lease) { return at(lease, lease->t1_ms); }
+uint64_t dhcp_lease_t2(const struct dhcp_lease *lease) { return at(lease, lease->t2_ms); }
+
+uint64_t dhcp_lease_expiry(const struct dhcp_lease *lease)
+{
+	return lease->lifetime_s == DHCP_LEASE_INFINITE ? UINT64_MAX : at(lease, (uint64_t)lease->lifetime_s * 1000);
+}
+
+/* RFC 2131 4.3.1: the server gives the client an address "from the server's pool";
+ * one that is no host's, or that its subnet gives no host, is a server's mistake or
+ * an attack, and no pod gets it. */
+const char *dhcp_lease_address_unusable(const struct dhcp_lease *lease)
+{
+	uint32_t a = ntohl(lease->address.s_addr);
+	const char *reserved = dhcp_address_reserved(lease->address);
+
+	if (reserved)
+		return reserved;
+	/* RFC 3927 1.6: "addresses in the 169.254/16 prefix SHOULD NOT be configured
+	 * manually or by a DHCP server". */
+	if (a >> 16 == LINK_LOCAL_PREFIX)
+		return "a link-local address (169.254.0.0/16, RFC 3927: not for DHCP)";
+	/* RFC 3021: a /31 has no network or broadcast address, a /32 is the host alone. */
+	if (lease->prefix_len <= 30) {
+		uint32_t host_bits = 0xffffffffu >> lease->prefix_len;
+		if ((a & host_bits) == 0)
+			return "the network address of its subnet (option 1)";
+		if ((a & host_bits) == host_bits)
+			return "the broadcast address of its subnet (option 1)";
+	}
+	if (lease->address.s_addr == lease->server_id.s_addr)
+		return "the server's own address (its server identifier)";
+	return NULL;
+}
 
 /* ---- what the lease configures ---- */
 
@@ -222,6 +260,26 @@ int dhcp_lease_get_classless_routes(const struct dhcp_lease *lease, struct dhcp_
 	return r < 0 ? r : routes_of(msg, DHCP_OPTION_CLASSLESS_STATIC_ROUTE, dhcp_decode_classless_routes, out, n);
 }
 
+/* Option 6 without the addresses no resolver can be at (dhcp_address_reserved), one
+ * by one: 0.0.0.0 or the pod's own loopback would leave it without DNS. */
+static int nameservers_of(const struct dhcp_message *msg, struct in_addr **out, size_t *n)
+{
+	int r = addresses_of(msg, DHCP_OPTION_DOMAIN_NAME_SERVER, out, n);
+	size_t kept = 0;
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < *n; i++)
+		if (!dhcp_address_reserved((*out)[i]))
+			(*out)[kept++] = (*out)[i];
+	*n = kept;
+	if (kept)
+		return 0;
+	free(*out);
+	*out = NULL;
+	return -ENODATA;
+}
+
 int dhcp_lease_get_dns(const struct dhcp_lease *lease, struct in_addr **out, size_t *n)
 {
 	_cleanup_free_ struct dhcp_message *msg = NULL;
@@ -229,11 +287,12 @@ int dhcp_lease_get_dns(const struct dhcp_lease *lease, struct in_addr **out, siz
 
 	*out = NULL;
 	*n = 0;
-	return r < 0 ? r : addresses_of(msg, DHCP_OPTION_DOMAIN_NAME_SERVER, out, n);
+	return r < 0 ? r : nameservers_of(msg, out, n);
 }
 
-/* Option 15 may carry a trailing NUL or dot; resolv.conf wants neither, and no name
- * with a blank or a non-ASCII octet. */
+/* RFC 2132 2: text options "SHOULD NOT include a trailing NULL; however, the receiver
+ * of such options MUST be prepared to delete trailing nulls". The root's dot goes
+ * too: resolv.conf wants neither. */
 static int domain_name_of(const struct dhcp_message *msg, char **out)
 {
 	const uint8_t *data;
@@ -241,13 +300,12 @@ static int domain_name_of(const struct dhcp_message *msg, char **out)
 
 	if (dhcp_message_get(msg, DHCP_OPTION_DOMAIN_NAME, &data, &len) < 0)
 		return -ENODATA;
-	while (len > 0 && (data[len - 1] == '\0' || data[len - 1] == '.'))
+	while (len > 0 && data[len - 1] == '\0')
 		len--;
-	if (len == 0)
+	if (len > 0 && data[len - 1] == '.')
+		len--;
+	if (!dhcp_domain_name_valid((const char *)data, len))
 		return -ENODATA;
-	for (size_t i = 0; i < len; i++)
-		if (data[i] <= ' ' || data[i] >= 0x7f)
-			return -ENODATA;
 	*out = strndup((const char *)data, len);
 	return *out ? 0 : -ENOMEM;
 }

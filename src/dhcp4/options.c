@@ -179,13 +179,21 @@ static int strv_push(struct dhcp_strv *strv, const char *value)
 /* RFC 1035 4.1.4: a name is labels, ended by a zero octet or by a pointer (two
  * octets, top bits 11) to an earlier name in the same option. */
 #define DNS_NAME_MAX 255
+#define DNS_LABEL_MAX 63
 #define DNS_POINTER 0xc0
+/* RFC 1035 2.3.4 allows 255 octets in wire form: 253 as text, without the root. */
+#define DNS_NAME_TEXT_MAX 253
 
-static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[DNS_NAME_MAX + 1])
+/* Decodes the name at *pos into `name` as text (*name_len octets; the root is empty)
+ * and moves *pos past it; -EBADMSG when its encoding is broken. *dotted tells of a
+ * label holding a dot, which the text would read as two labels. */
+static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[DNS_NAME_MAX + 1], size_t *name_len,
+		       bool *dotted)
 {
 	size_t at = *pos, out = 0, hops = 0;
 	bool jumped = false;
 
+	*dotted = false;
 	for (;;) {
 		if (at >= len)
 			return -EBADMSG;
@@ -210,20 +218,16 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[D
 			if (!jumped)
 				*pos = at + 1;
 			name[out] = '\0';
-			return out > 0 ? 0 : -EBADMSG;
+			*name_len = out;
+			return 0;
 		}
 		if (at + 1 + label > len || out + label + 1 > DNS_NAME_MAX)
 			return -EBADMSG;
 		if (out)
 			name[out++] = '.';
-		for (size_t i = 0; i < label; i++) {
-			uint8_t c = data[at + 1 + i];
-			/* Names go into resolv.conf: refuse what would break its syntax (';' and
-			 * '#' start comments there). */
-			if (c <= ' ' || c >= 0x7f || c == '.' || c == ';' || c == '#')
-				return -EBADMSG;
-			name[out++] = (char)c;
-		}
+		memcpy(name + out, data + at + 1, label);
+		*dotted |= memchr(name + out, '.', label) != NULL;
+		out += label;
 		at += 1 + label;
 	}
 }
@@ -231,11 +235,14 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, char name[D
 int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct dhcp_strv *out)
 {
 	char name[DNS_NAME_MAX + 1];
+	size_t name_len;
+	bool dotted;
 
 	*out = (struct dhcp_strv){ 0 };
 	for (size_t pos = 0; pos < len;) {
-		int r = decode_name(data, len, &pos, name);
-		if (r == 0)
+		int r = decode_name(data, len, &pos, name, &name_len, &dotted);
+		/* A name no resolver should be given goes alone; the list stays. */
+		if (r == 0 && !dotted && dhcp_domain_name_valid(name, name_len))
 			r = strv_push(out, name);
 		if (r < 0) {
 			dhcp_strv_free(out);
@@ -243,4 +250,45 @@ int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct dhcp_strv 
 		}
 	}
 	return 0;
+}
+
+static bool label_octet_valid(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool dhcp_domain_name_valid(const char *name, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > DNS_NAME_TEXT_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] != '.') {
+			if (!label_octet_valid(name[i]) || ++label > DNS_LABEL_MAX)
+				return false;
+		} else if (label == 0) {
+			return false; /* a leading dot, or two in a row */
+		} else {
+			label = 0;
+		}
+	}
+	return label > 0; /* not ending in a dot */
+}
+
+const char *dhcp_address_reserved(struct in_addr addr)
+{
+	uint32_t a = ntohl(addr.s_addr);
+
+	if (a >> 24 == 0)
+		return "an address of \"this network\" (0.0.0.0/8)";
+	if (a >> 24 == 127)
+		return "a loopback address";
+	if (a >> 28 == 0xe)
+		return "a multicast address";
+	if (a == INADDR_BROADCAST)
+		return "the limited broadcast address";
+	if (a >> 28 == 0xf)
+		return "a reserved address (240.0.0.0/4)";
+	return NULL;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,9 +33,22 @@ void dhcp_strv_free(struct dhcp_strv *strv);
 
 /* RFC 3397: a list of domain names in RFC 1035 wire form, compression pointers
  * relative to the start of the (concatenated) option. Fills `out` (an empty option
- * is an empty list); -EBADMSG or -ENOMEM leave it empty, as a malformed list is
- * dropped whole rather than half-used. */
+ * is an empty list) with the names dhcp_domain_name_valid takes, skipping the others
+ * one by one; -EBADMSG (a broken encoding) or -ENOMEM leave it empty, as a malformed
+ * list is dropped whole rather than half-used. */
 int dhcp_decode_domain_search(const uint8_t *data, size_t len, struct dhcp_strv *out);
+/* Whether the `len` octets at `name` are a domain name a resolver may be given (every
+ * name that reaches a result passes here: option 15 and each of 119's). RFC 1035 2.3.1
+ * and RFC 1123 2.1: labels of letters, digits and '-', 1 to 63 octets, at most 253 in
+ * all, with no trailing dot (callers drop the root's); '_' too, as in service names.
+ * Nothing else: no blank, ';' or '#' that resolv.conf reads as syntax, no shell
+ * character, no octet past ASCII. */
+bool dhcp_domain_name_valid(const char *name, size_t len);
+/* Why no host may have `addr` as its own, or NULL when it may: "this network"
+ * 0.0.0.0/8 and loopback 127.0.0.0/8 (RFC 1122 3.2.1.3), multicast 224.0.0.0/4 (RFC
+ * 5771), the limited broadcast 255.255.255.255 (RFC 919) and the rest of 240.0.0.0/4
+ * (RFC 1112 4). Neither a leased address nor a nameserver can be one of these. */
+const char *dhcp_address_reserved(struct in_addr addr);
 /* A list of IPv4 addresses (options 3, 6, 42), in the server's order: -EBADMSG
  * unless the option is a non-empty multiple of four octets. */
 int dhcp_decode_addresses(const uint8_t *data, size_t len, struct in_addr **out, size_t *count);

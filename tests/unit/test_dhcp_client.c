@@ -30,6 +30,7 @@ struct rig {
 	char log[256];             /* the last line logged ... */
 	int log_priority;          /* ... and its syslog priority */
 	char trace[1024];          /* the LOG_DEBUG lines, one per line */
+	unsigned info_lines;       /* the LOG_INFO lines */
 };
 
 /* A scripted server: its identifier, the address it hands out, the lease it grants. */
@@ -57,6 +58,7 @@ static void fake_log(void *ctx, int priority, const char *message)
 
 	snprintf(r->log, sizeof(r->log), "%s", message);
 	r->log_priority = priority;
+	r->info_lines += priority == LOG_INFO;
 	if (priority == LOG_DEBUG)
 		snprintf(r->trace + used, sizeof(r->trace) - used, "%s\n", message);
 }
@@ -492,9 +494,8 @@ static void rebind_retries_wait_half_the_time_to_expiry_at_least_60s(void **stat
 	struct rig *r = *state;
 
 	bind_to(r, &srv1);
-	at(r, T0 + S(875)); /* straight from BOUND past T2: renew first */
+	at(r, T0 + S(500));
 	sent(r, DHCPREQUEST);
-	assert_state(r, DHCP_STATE_RENEWING);
 	at(r, T0 + S(875));
 	sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBINDING);
@@ -503,6 +504,165 @@ static void rebind_retries_wait_half_the_time_to_expiry_at_least_60s(void **stat
 	assert_int_equal(fire(r), T0 + 997500); /* 62.5 s left: the 60 s floor */
 	sent(r, DHCPREQUEST);
 	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(1000)); /* capped at expiry */
+}
+
+/* A timer late past T2: the renewal's DHCPREQUEST goes out, then the state moves on
+ * at once, but its DHCPREQUEST waits a second rather than going out with the first. */
+static void renewal_requests_are_a_second_apart_when_t2_has_passed(void **state)
+{
+	struct rig *r = *state;
+
+	bind_to(r, &srv1);
+	at(r, T0 + S(875));
+	sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_RENEWING);
+	uint32_t xid = sent_xid(r);
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(875));
+	at(r, T0 + S(875));
+	assert_state(r, DHCP_STATE_REBINDING);
+	assert_nothing_sent(r);
+	assert_int_equal(fire(r), T0 + S(876));
+	sent(r, DHCPREQUEST);
+	assert_int_equal(sent_xid(r), xid);
+	assert_int_equal(r->out.transport, DHCP_SEND_BROADCAST);
+	/* Then RFC 2131 4.4.5's rule again: half of the 124 s left. */
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(876) + S(62));
+}
+
+/* Near the end of the lease the 60 s minimum gives way to the expiry; the requests
+ * still keep a second apart, and the expiry comes on time. */
+static void renewal_requests_near_the_expiry_are_a_second_apart(void **state)
+{
+	const struct server brief = { "192.0.2.1", "192.0.2.100", 4, 0, 0 };
+	struct rig *r = *state;
+
+	bind_to(r, &brief); /* T1 2 s, T2 3.5 s, expiry 4 s */
+	assert_int_equal(fire(r), T0 + S(2));
+	sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_RENEWING);
+	/* The 60 s minimum would pass T2: T2 itself. */
+	assert_int_equal(fire(r), T0 + 3500);
+	sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_REBINDING);
+	/* The next one would be under a second away: none before the expiry. */
+	assert_int_equal(fire(r), T0 + S(4));
+	event(r, DHCP_EVENT_EXPIRED);
+	sent(r, DHCPDISCOVER);
+}
+
+/* A fake server for `run_for`: it offers and grants `s`'s lease to every DHCPDISCOVER
+ * and DHCPREQUEST, and answers renewals too when `renewals`; GRANTED is accepted. */
+struct tally {
+	unsigned requests;
+	unsigned bound; /* BOUND and RENEWED */
+	unsigned expired;
+	uint64_t shortest_renewal_gap_ms; /* between two DHCPREQUESTs of one renewal */
+};
+
+static void serve(struct rig *r, const struct server *s, bool renewals, struct tally *t, uint32_t *last_xid,
+		  uint64_t *last_ms)
+{
+	struct dhcp_event ev;
+
+	while (dhcp_client_pop_output(&r->c, &r->out)) {
+		enum dhcp_client_state state = dhcp_client_get_state(&r->c);
+		bool renewing = state == DHCP_STATE_RENEWING || state == DHCP_STATE_REBINDING;
+		free(r->sent);
+		r->sent = parse_or_fail(r->out.data, r->out.len);
+		uint8_t type = dhcp_message_type(r->sent);
+		if (type == DHCPREQUEST) {
+			t->requests++;
+			if (renewing && sent_xid(r) == *last_xid && r->now - *last_ms < t->shortest_renewal_gap_ms)
+				t->shortest_renewal_gap_ms = r->now - *last_ms;
+			*last_xid = sent_xid(r);
+			*last_ms = r->now;
+		}
+		if (type == DHCPDISCOVER)
+			answer(r, s, DHCPOFFER);
+		else if (type == DHCPREQUEST && (!renewing || renewals))
+			answer(r, s, DHCPACK);
+	}
+	while (dhcp_client_pop_event(&r->c, &ev)) {
+		if (ev.type == DHCP_EVENT_GRANTED)
+			dhcp_client_accept(&r->c, r->now);
+		t->bound += ev.type == DHCP_EVENT_BOUND || ev.type == DHCP_EVENT_RENEWED;
+		t->expired += ev.type == DHCP_EVENT_EXPIRED;
+	}
+}
+
+/* Runs the client against the fake server from now for `ms`; at most 1000 timers, so
+ * a storm of them fails the test instead of hanging it. */
+static struct tally run_for(struct rig *r, const struct server *s, bool renewals, uint64_t ms)
+{
+	struct tally t = { .shortest_renewal_gap_ms = UINT64_MAX };
+	uint64_t until = r->now + ms, last_ms = 0;
+	uint32_t last_xid = 0;
+
+	dhcp_client_start(&r->c, r->now);
+	for (unsigned timers = 0;; timers++) {
+		serve(r, s, renewals, &t, &last_xid, &last_ms);
+		if (dhcp_client_deadline(&r->c) > until)
+			return t;
+		if (timers == 1000)
+			fail_msg("1000 timers before %llu ms: %u DHCPREQUESTs", (unsigned long long)ms, t.requests);
+		fire(r);
+	}
+}
+
+/* Leases of 1 and 2 s, every renewal answered at once: one DHCPREQUEST per T1 (half
+ * the lease), the first in REQUESTING; the renewal storm was thousands. */
+static void short_leases_renew_at_t1_and_no_sooner(void **state)
+{
+	const struct server one = { "192.0.2.1", "192.0.2.100", 1, 0, 0 };
+	const struct server two = { "192.0.2.1", "192.0.2.100", 2, 0, 0 };
+	struct rig *r = *state;
+
+	struct tally t = run_for(r, &one, true, S(14));
+	assert_int_equal(t.requests, 1 + 28); /* at 0, then every 0.5 s to 14 s */
+	assert_int_equal(t.bound, 29);
+	assert_int_equal(t.expired, 0);
+
+	reconfigure(r, false, NULL);
+	t = run_for(r, &two, true, S(14));
+	assert_int_equal(t.requests, 1 + 14);
+	assert_int_equal(t.bound, 15);
+	assert_int_equal(t.expired, 0);
+}
+
+/* The same leases with renewals unanswered: one renewal DHCPREQUEST (the next one would
+ * be under a second away, past the expiry), the expiry on time, a new lease at once. */
+static void short_leases_unrenewed_expire_and_come_back(void **state)
+{
+	const struct server one = { "192.0.2.1", "192.0.2.100", 1, 0, 0 };
+	const struct server two = { "192.0.2.1", "192.0.2.100", 2, 0, 0 };
+	struct rig *r = *state;
+
+	struct tally t = run_for(r, &one, false, S(14));
+	assert_int_equal(t.expired, 14);
+	assert_int_equal(t.bound, 15);
+	assert_int_equal(t.requests, 15 + 14); /* one to acquire each lease, one to renew it */
+	assert_state(r, DHCP_STATE_BOUND);
+
+	reconfigure(r, false, NULL);
+	t = run_for(r, &two, false, S(14));
+	assert_int_equal(t.expired, 7);
+	assert_int_equal(t.bound, 8);
+	assert_int_equal(t.requests, 8 + 7);
+	assert_state(r, DHCP_STATE_BOUND);
+}
+
+/* A lease of 3 s unanswered: a DHCPREQUEST at T1 (1.5 s) and at T2 (2.625 s), none in
+ * the 375 ms left, the expiry at 3 s and a new lease. */
+static void renewal_of_a_short_lease_asks_at_t1_and_t2(void **state)
+{
+	const struct server three = { "192.0.2.1", "192.0.2.100", 3, 0, 0 };
+	struct rig *r = *state;
+
+	struct tally t = run_for(r, &three, false, S(3));
+	assert_int_equal(t.expired, 1);
+	assert_int_equal(t.requests, 1 + 2 + 1);
+	assert_int_equal(t.shortest_renewal_gap_ms, 1125);
+	assert_state(r, DHCP_STATE_BOUND);
 }
 
 static void rebind_ack_from_any_server_renews(void **state)
@@ -901,6 +1061,222 @@ static void replies_are_ignored_when_not_expected(void **state)
 	answer(r, &srv1, DHCPNAK);
 	assert_no_event(r);
 	assert_state(r, DHCP_STATE_BOUND);
+}
+
+/* ---- addresses no pod may have ---- */
+
+/* What a server may not give, and why (srv1's identifier 192.0.2.1, a /24). */
+static const struct {
+	const char *addr;
+	const char *why;
+} unusable[] = {
+	{ "127.0.0.1", "a loopback address" },
+	{ "127.0.0.9", "a loopback address" },
+	{ "224.0.0.5", "a multicast address" },
+	{ "240.0.0.1", "a reserved address (240.0.0.0/4)" },
+	{ "0.1.2.3", "an address of \"this network\" (0.0.0.0/8)" },
+	{ "169.254.7.7", "a link-local address" },
+	{ "192.0.2.0", "the network address of its subnet" },
+	{ "192.0.2.255", "the broadcast address of its subnet" },
+	{ "192.0.2.1", "the server's own address" },
+};
+
+static void offers_of_unusable_addresses_are_dropped(void **state)
+{
+	struct rig *r = *state;
+
+	dhcp_client_start(&r->c, r->now);
+	sent(r, DHCPDISCOVER);
+	for (size_t i = 0; i < DH_N_ELEMENTS(unusable); i++) {
+		const struct server bad = { "192.0.2.1", unusable[i].addr, 1000, 0, 0 };
+		char want[128];
+		answer(r, &bad, DHCPOFFER);
+		assert_nothing_sent(r);
+		assert_state(r, DHCP_STATE_SELECTING);
+		assert_int_equal(r->c.counters.dropped, i + 1);
+		assert_int_equal(r->c.counters.offers, 0);
+		snprintf(want, sizeof(want), "DHCPOFFER of %s unusable: %s", unusable[i].addr, unusable[i].why);
+		assert_non_null(strstr(r->c.counters.last_drop, want));
+	}
+	/* A good one after them is taken. */
+	answer(r, &srv1, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	assert_option_addr(r->sent, DHCP_OPTION_REQUESTED_IP_ADDRESS, "192.0.2.100");
+}
+
+static void failure_story_names_the_unusable_offer(void **state)
+{
+	/* DISCOVERs at 0, 2 and 6 s, each offered 127.0.0.1; no DHCPOFFER counts. */
+	const struct dhcp_timing timing = { .initial_ms = 2000, .max_ms = 8000, .acquire_ms = 10000 };
+	const struct server loopback = { "192.0.2.1", "127.0.0.1", 1000, 0, 0 };
+	struct rig *r = *state;
+
+	reconfigure(r, false, &timing);
+	dhcp_client_start(&r->c, r->now);
+	for (unsigned i = 0; i < 3; i++) {
+		sent(r, DHCPDISCOVER);
+		answer(r, &loopback, DHCPOFFER);
+		if (i < 2)
+			fire(r);
+	}
+	fire_until(r, DHCP_STATE_STOPPED);
+	assert_string_equal(event(r, DHCP_EVENT_FAILED), "no DHCPOFFER after 3 DHCPDISCOVERs in 10 s; 3 replies "
+							 "dropped, last because DHCPOFFER of 127.0.0.1 unusable: "
+							 "a loopback address");
+}
+
+/* The ACK to a good offer names another address: dropped, no DHCPDECLINE (no host
+ * holds a loopback address), and the DHCPREQUEST is retransmitted as if unanswered. */
+static void ack_of_an_unusable_address_is_dropped_while_requesting(void **state)
+{
+	const struct server bad = { "192.0.2.1", "127.0.0.9", 1000, 0, 0 };
+	struct rig *r = *state;
+
+	request(r, &srv1);
+	uint64_t retransmit = dhcp_client_deadline(&r->c);
+	answer(r, &bad, DHCPACK);
+	assert_no_event(r);
+	assert_nothing_sent(r);
+	assert_state(r, DHCP_STATE_REQUESTING);
+	assert_int_equal(r->c.counters.acks, 0);
+	assert_string_equal(r->c.counters.last_drop, "DHCPACK of 127.0.0.9 unusable: a loopback address");
+	assert_int_equal(dhcp_client_deadline(&r->c), retransmit);
+	fire(r);
+	sent(r, DHCPREQUEST);
+	answer(r, &srv1, DHCPACK);
+	event(r, DHCP_EVENT_GRANTED);
+}
+
+static void ack_of_an_unusable_address_is_dropped_while_rebooting(void **state)
+{
+	const struct server bad = { "192.0.2.1", "224.0.0.5", 1000, 0, 0 };
+	struct rig *r = *state;
+
+	dhcp_client_start_reboot(&r->c, r->now, ip4("192.0.2.100"));
+	sent(r, DHCPREQUEST);
+	answer(r, &bad, DHCPACK);
+	assert_no_event(r);
+	assert_nothing_sent(r);
+	assert_state(r, DHCP_STATE_REBOOTING);
+	assert_string_equal(r->c.counters.last_drop, "DHCPACK of 224.0.0.5 unusable: a multicast address");
+}
+
+/* A renewal's ACK moving the lease to an address no pod may have: the lease stays as
+ * it was, and so do its timers. */
+static void renewal_ack_moving_to_an_unusable_address_keeps_the_lease(void **state)
+{
+	struct rig *r = *state;
+
+	for (size_t i = 0; i < DH_N_ELEMENTS(unusable); i++) {
+		const struct server bad = { "192.0.2.1", unusable[i].addr, 1000, 0, 0 };
+		reconfigure(r, false, NULL);
+		r->now = T0;
+		bind_to(r, &srv1);
+		fire(r);
+		sent(r, DHCPREQUEST);
+		uint64_t retry = dhcp_client_deadline(&r->c);
+		answer(r, &bad, DHCPACK);
+		assert_no_event(r);
+		assert_nothing_sent(r);
+		assert_state(r, DHCP_STATE_RENEWING);
+		assert_addr_equal(dhcp_client_lease(&r->c)->address, "192.0.2.100");
+		assert_int_equal(dhcp_client_lease(&r->c)->start_ms, T0);
+		assert_int_equal(dhcp_client_deadline(&r->c), retry);
+		assert_non_null(strstr(r->c.counters.last_drop, unusable[i].why));
+	}
+	/* Rebinding, from any server. */
+	const struct server bad = { "192.0.2.2", "127.0.0.9", 1000, 0, 0 };
+	at(r, T0 + S(875));
+	sent(r, DHCPREQUEST);
+	assert_state(r, DHCP_STATE_REBINDING);
+	answer(r, &bad, DHCPACK);
+	assert_no_event(r);
+	assert_state(r, DHCP_STATE_REBINDING);
+	assert_addr_equal(dhcp_client_lease(&r->c)->address, "192.0.2.100");
+	answer(r, &srv1, DHCPACK);
+	event(r, DHCP_EVENT_RENEWED);
+}
+
+/* A lease saved before these checks, on an address no pod may have: lost at once
+ * (its address comes off the pod), and a new one from DHCPDISCOVER. */
+static void resumed_lease_of_an_unusable_address_is_lost(void **state)
+{
+	const struct server bad = { "192.0.2.1", "127.0.0.9", 1000, 0, 0 };
+	struct rig *r = *state;
+	struct dhcp_lease lease;
+
+	saved_lease(&bad, T0, &lease);
+	r->now = T0 + S(100);
+	dhcp_client_resume(&r->c, r->now, &lease, false);
+	dhcp_lease_clear(&lease);
+	assert_string_equal(event(r, DHCP_EVENT_LOST), "saved lease of 127.0.0.9 unusable: a loopback address");
+	sent(r, DHCPDISCOVER);
+	assert_state(r, DHCP_STATE_SELECTING);
+	assert_addr_equal(dhcp_client_last_lease(&r->c)->address, "127.0.0.9");
+	answer(r, &srv1, DHCPOFFER);
+	sent(r, DHCPREQUEST);
+	answer(r, &srv1, DHCPACK);
+	event(r, DHCP_EVENT_GRANTED);
+	dhcp_client_accept(&r->c, r->now);
+	assert_non_null(strstr(event(r, DHCP_EVENT_ADDRESS_CHANGED), "the last one was 127.0.0.9"));
+}
+
+/* ---- the log of dropped replies ---- */
+
+/* A flood of garbage with our xid: every reply counts in the story, ten log lines
+ * pass in ten seconds, and one more says how many did not. */
+static void a_flood_of_dropped_replies_logs_a_burst_then_a_count(void **state)
+{
+	const struct server bad = { "192.0.2.1", "127.0.0.1", 1000, 0, 0 };
+	struct rig *r = *state;
+
+	dhcp_client_start(&r->c, r->now);
+	sent(r, DHCPDISCOVER);
+	for (unsigned i = 0; i < 1000; i++) {
+		r->now = T0 + i * 3; /* 3 s of them */
+		answer(r, &bad, DHCPOFFER);
+	}
+	assert_int_equal(r->c.counters.dropped, 1000);
+	assert_int_equal(r->info_lines, 10);
+	/* The retransmission at 4 s, then the end of the window at 10 s, before the next
+	 * one at 12 s: the client wakes up for it. */
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(4));
+	at(r, T0 + S(4));
+	sent(r, DHCPDISCOVER);
+	assert_int_equal(r->info_lines, 10);
+	assert_int_equal(fire(r), T0 + S(10));
+	assert_nothing_sent(r);
+	assert_int_equal(r->info_lines, 11);
+	assert_string_equal(r->log, "990 more dropped replies not logged in the last 10 s");
+	assert_int_equal(r->log_priority, LOG_INFO);
+	/* Said once; then the next retransmission is the only timer. */
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(12));
+	/* A new window logs again. */
+	answer(r, &bad, DHCPOFFER);
+	assert_int_equal(r->info_lines, 12);
+	assert_non_null(strstr(r->log, "dropped a reply in SELECTING: DHCPOFFER of 127.0.0.1 unusable"));
+}
+
+/* With no timer of its own, the count comes before the next line logged. */
+static void unlogged_drops_are_counted_before_the_next_line(void **state)
+{
+	const struct dhcp_timing timing = { .initial_ms = 60000, .max_ms = 60000 };
+	struct rig *r = *state;
+	struct test_msg m;
+
+	reconfigure(r, false, &timing);
+	dhcp_client_start(&r->c, r->now);
+	sent(r, DHCPDISCOVER);
+	msg_reply(&m, DHCPACK, sent_xid(r), "192.0.2.100", "192.0.2.1");
+	msg_finish(&m);
+	for (unsigned i = 0; i < 11; i++)
+		receive(r, &m);
+	assert_int_equal(r->info_lines, 10);
+	r->now = T0 + S(10);
+	receive(r, &m);
+	assert_int_equal(r->info_lines, 12);
+	assert_string_equal(r->log, "dropped a reply in SELECTING: DHCPACK while selecting: no DHCPREQUEST was sent");
+	assert_int_equal(r->c.counters.dropped, 12);
 }
 
 /* ---- INIT-REBOOT ---- */
@@ -1445,6 +1821,11 @@ int main(void)
 		T(renew_retries_wait_half_the_time_to_t2_at_least_60s),
 		T(rebind_at_t2_broadcasts_with_ciaddr),
 		T(rebind_retries_wait_half_the_time_to_expiry_at_least_60s),
+		T(renewal_requests_are_a_second_apart_when_t2_has_passed),
+		T(renewal_requests_near_the_expiry_are_a_second_apart),
+		T(short_leases_renew_at_t1_and_no_sooner),
+		T(short_leases_unrenewed_expire_and_come_back),
+		T(renewal_of_a_short_lease_asks_at_t1_and_t2),
 		T(rebind_ack_from_any_server_renews),
 		T(expiry_emits_expired_then_discovers),
 		T(nak_in_requesting_restarts_with_growing_delay),
@@ -1467,6 +1848,14 @@ int main(void)
 		T(replies_for_other_transactions_are_ignored),
 		T(malformed_and_unexpected_replies_are_dropped),
 		T(replies_are_ignored_when_not_expected),
+		T(offers_of_unusable_addresses_are_dropped),
+		T(failure_story_names_the_unusable_offer),
+		T(ack_of_an_unusable_address_is_dropped_while_requesting),
+		T(ack_of_an_unusable_address_is_dropped_while_rebooting),
+		T(renewal_ack_moving_to_an_unusable_address_keeps_the_lease),
+		T(resumed_lease_of_an_unusable_address_is_lost),
+		T(a_flood_of_dropped_replies_logs_a_burst_then_a_count),
+		T(unlogged_drops_are_counted_before_the_next_line),
 		T(init_reboot_asks_for_the_remembered_address),
 		T(init_reboot_ack_is_granted),
 		T(init_reboot_nak_discovers_at_once),

@@ -50,13 +50,14 @@ static void times_of(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s, struct dhcp
 	lease_of(&m, lease);
 }
 
-#define assert_times(lease, t1, t2, want_lease, want_t1, want_t2)                                     \
+/* The server's times in seconds; T1 and T2 as kept, in milliseconds. */
+#define assert_times(lease, t1, t2, want_lease, want_t1_ms, want_t2_ms)                               \
 	do {                                                                                        \
 		struct dhcp_lease l_;                                                               \
 		times_of((lease), (t1), (t2), &l_);                                                 \
 		assert_int_equal(l_.lifetime_s, (want_lease));                                      \
-		assert_int_equal(l_.t1_s, (want_t1));                                               \
-		assert_int_equal(l_.t2_s, (want_t2));                                               \
+		assert_int_equal(l_.t1_ms, (want_t1_ms));                                           \
+		assert_int_equal(l_.t2_ms, (want_t2_ms));                                           \
 		dhcp_lease_clear(&l_);                                                              \
 	} while (0)
 
@@ -65,44 +66,49 @@ static void times_of(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s, struct dhcp
 static void t1_t2_default_to_half_and_seven_eighths(void **state)
 {
 	(void)state;
-	assert_times(3600, 0, 0, 3600, 1800, 3150);
-	assert_times(120, 0, 0, 120, 60, 105);
-	assert_times(7, 0, 0, 7, 3, 6);
+	assert_times(3600, 0, 0, 3600, 1800000, 3150000);
+	assert_times(120, 0, 0, 120, 60000, 105000);
+	/* In milliseconds: odd leases are not rounded down to whole seconds. */
+	assert_times(7, 0, 0, 7, 3500, 6125);
 }
 
 static void sane_server_t1_t2_are_kept(void **state)
 {
 	(void)state;
-	assert_times(1000, 300, 700, 1000, 300, 700);
-	assert_times(1000, 1, 999, 1000, 1, 999);
+	assert_times(1000, 300, 700, 1000, 300000, 700000);
+	assert_times(1000, 1, 999, 1000, 1000, 999000);
 }
 
 static void t2_not_below_the_lease_takes_the_default(void **state)
 {
 	(void)state;
-	assert_times(1000, 300, 1000, 1000, 300, 875);
-	assert_times(1000, 300, 5000, 1000, 300, 875);
+	assert_times(1000, 300, 1000, 1000, 300000, 875000);
+	assert_times(1000, 300, 5000, 1000, 300000, 875000);
 }
 
 static void t1_not_below_t2_takes_the_default(void **state)
 {
 	(void)state;
-	assert_times(1000, 700, 700, 1000, 500, 700);
-	assert_times(1000, 900, 0, 1000, 500, 875);
+	assert_times(1000, 700, 700, 1000, 500000, 700000);
+	assert_times(1000, 900, 0, 1000, 500000, 875000);
 }
 
 static void t1_stays_below_a_small_server_t2(void **state)
 {
-	/* T2 = 400 is sane; T1 = 450 is not, and its default 500 would not be either. */
+	/* T2 = 400 is sane; T1 = 450 is not, and its default 500 would not be either:
+	 * half-way to T2, as the default is half-way to the end. */
 	(void)state;
-	assert_times(1000, 450, 400, 1000, 399, 400);
+	assert_times(1000, 450, 400, 1000, 200000, 400000);
+	assert_times(1000, 0, 1, 1000, 500, 1000);
 }
 
 static void tiny_leases_keep_t1_below_t2(void **state)
 {
 	(void)state;
-	assert_times(3, 0, 0, 3, 1, 2);
-	assert_times(2, 0, 0, 2, 0, 1);
+	/* In whole seconds T1 of a 1 s lease was 0: renewed at once, again and again. */
+	assert_times(3, 0, 0, 3, 1500, 2625);
+	assert_times(2, 0, 0, 2, 1000, 1750);
+	assert_times(1, 0, 0, 1, 500, 875);
 }
 
 static void infinite_lease_never_renews(void **state)
@@ -112,8 +118,8 @@ static void infinite_lease_never_renews(void **state)
 
 	times_of(DHCP_LEASE_INFINITE, 100, 200, &lease);
 	assert_int_equal(lease.lifetime_s, DHCP_LEASE_INFINITE);
-	assert_int_equal(lease.t1_s, DHCP_LEASE_INFINITE);
-	assert_int_equal(lease.t2_s, DHCP_LEASE_INFINITE);
+	assert_true(lease.t1_ms == UINT64_MAX);
+	assert_true(lease.t2_ms == UINT64_MAX);
 	assert_true(dhcp_lease_t1(&lease) == UINT64_MAX);
 	assert_true(dhcp_lease_t2(&lease) == UINT64_MAX);
 	assert_true(dhcp_lease_expiry(&lease) == UINT64_MAX);
@@ -129,8 +135,8 @@ static void missing_or_bad_lease_time_is_an_hour(void **state)
 	ack_begin(&m);
 	lease_of(&m, &lease);
 	assert_int_equal(lease.lifetime_s, 3600);
-	assert_int_equal(lease.t1_s, 1800);
-	assert_int_equal(lease.t2_s, 3150);
+	assert_int_equal(lease.t1_ms, 1800000);
+	assert_int_equal(lease.t2_ms, 3150000);
 	dhcp_lease_clear(&lease);
 
 	ack_begin(&m);
@@ -139,7 +145,7 @@ static void missing_or_bad_lease_time_is_an_hour(void **state)
 	assert_int_equal(lease.lifetime_s, 3600);
 	dhcp_lease_clear(&lease);
 
-	assert_times(0, 0, 0, 3600, 1800, 3150);
+	assert_times(0, 0, 0, 3600, 1800000, 3150000);
 }
 
 static void absolute_times_count_from_the_request(void **state)
@@ -238,7 +244,7 @@ static void lease_copy_is_deep(void **state)
 	assert_ptr_not_equal(b.ack, a.ack);
 	assert_int_equal(b.ack_len, a.ack_len);
 	assert_memory_equal(b.ack, a.ack, a.ack_len);
-	assert_int_equal(b.t2_s, a.t2_s);
+	assert_int_equal(b.t2_ms, a.t2_ms);
 	assert_int_equal(b.address.s_addr, a.address.s_addr);
 	dhcp_lease_clear(&a);
 	/* b survives a's end (ASan would see a use after free). */
@@ -571,6 +577,137 @@ static void unusable_domain_names_are_skipped(void **state)
 	assert_null(domain_of("bad\nname", 8));
 	assert_null(domain_of("caf\xc3\xa9", 5));
 	assert_null(domain_of("a\0b", 3));
+	/* What option 119's names may not hold, option 15 may not either: ';' and '#'
+	 * begin comments in resolv.conf, and the rest is a shell's. */
+	assert_null(domain_of("a;b#c$(id)", 10));
+	assert_null(domain_of("example.test;", 13));
+	assert_null(domain_of("a..b", 4));
+	assert_null(domain_of(".example", 8));
+	assert_null(domain_of("example..", 9));
+}
+
+/* Option 119's names one by one: the bad one goes, the others stay. */
+static void search_domains_skip_the_names_a_resolver_refuses(void **state)
+{
+	struct dhcp_lease lease;
+	struct dhcp_strv search;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_DOMAIN_SEARCH, "\x04" "good\x00\x0a" "a;b#c$(id)\x00\x05" "other\x00", 25);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), 0);
+	assert_strv(&search, STRV("good", "other"));
+	dhcp_strv_free(&search);
+	dhcp_lease_clear(&lease);
+
+	/* None left: none at all. */
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_DOMAIN_SEARCH, "\x03" "a;b\x00", 5);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_search_domains(&lease, &search), -ENODATA);
+	assert_strv(&search, NO_STRV);
+	dhcp_lease_clear(&lease);
+}
+
+static void nameservers_that_cannot_be_skip_one_by_one(void **state)
+{
+	struct dhcp_lease lease;
+	struct in_addr *dns = (void *)1;
+	size_t n = 1;
+	struct test_msg m;
+	(void)state;
+
+	ack_begin(&m);
+	/* 0.0.0.0 192.0.2.53 255.255.255.255 127.0.0.1 224.0.0.251 240.0.0.1 169.254.169.253 192.0.2.54 */
+	msg_put(&m, DHCP_OPTION_DOMAIN_NAME_SERVER,
+		"\x00\x00\x00\x00\xc0\x00\x02\x35\xff\xff\xff\xff\x7f\x00\x00\x01"
+		"\xe0\x00\x00\xfb\xf0\x00\x00\x01\xa9\xfe\xa9\xfd\xc0\x00\x02\x36",
+		32);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), 0);
+	assert_addr_list(dns, n, STRV("192.0.2.53", "169.254.169.253", "192.0.2.54"));
+	free(dns);
+	dhcp_lease_clear(&lease);
+
+	/* None left: none at all. */
+	ack_begin(&m);
+	msg_put(&m, DHCP_OPTION_DOMAIN_NAME_SERVER, "\x00\x00\x00\x00\x7f\x00\x00\x01", 8);
+	lease_of(&m, &lease);
+	assert_int_equal(dhcp_lease_get_dns(&lease, &dns, &n), -ENODATA);
+	assert_null(dns);
+	assert_int_equal(n, 0);
+	dhcp_lease_clear(&lease);
+}
+
+/* ---- addresses no pod may have ---- */
+
+/* Why the lease of `yiaddr` (mask `mask` when not NULL, server 192.0.2.1) is unusable. */
+static const char *unusable_with(const char *yiaddr, const char *mask)
+{
+	static char why[128];
+	struct dhcp_lease lease;
+	struct test_msg m;
+
+	msg_reply(&m, DHCPACK, 7, yiaddr, "192.0.2.1");
+	if (mask)
+		msg_put(&m, DHCP_OPTION_SUBNET_MASK, mask, 4);
+	lease_of(&m, &lease);
+	const char *reason = dhcp_lease_address_unusable(&lease);
+	dhcp_lease_clear(&lease);
+	if (!reason)
+		return NULL;
+	snprintf(why, sizeof(why), "%s", reason);
+	return why;
+}
+
+#define assert_unusable(yiaddr, mask, part) assert_non_null(strstr(unusable_with((yiaddr), (mask)) ?: "", (part)))
+#define assert_usable(yiaddr, mask) assert_null(unusable_with((yiaddr), (mask)))
+
+#define M24 "\xff\xff\xff\x00"
+#define M31 "\xff\xff\xff\xfe"
+#define M32 "\xff\xff\xff\xff"
+
+static void addresses_no_host_may_have_are_unusable(void **state)
+{
+	(void)state;
+	assert_unusable("127.0.0.1", M24, "a loopback address");
+	assert_unusable("127.0.0.9", NULL, "a loopback address");
+	assert_unusable("224.0.0.5", NULL, "a multicast address");
+	assert_unusable("240.0.0.1", NULL, "a reserved address");
+	assert_unusable("255.255.255.254", M32, "a reserved address");
+	assert_unusable("0.0.0.1", M24, "this network");
+	assert_unusable("169.254.1.1", "\xff\xff\x00\x00", "a link-local address");
+	assert_usable("192.0.2.100", M24);
+	assert_usable("10.1.2.3", NULL);
+}
+
+static void network_and_broadcast_addresses_of_the_subnet_are_unusable(void **state)
+{
+	(void)state;
+	assert_unusable("192.0.2.0", M24, "the network address of its subnet");
+	assert_unusable("192.0.2.255", M24, "the broadcast address of its subnet");
+	assert_unusable("198.51.100.64", "\xff\xff\xff\xc0", "the network address");
+	assert_unusable("198.51.100.127", "\xff\xff\xff\xc0", "the broadcast address");
+	assert_usable("198.51.100.128", "\xff\xff\xfe\x00");
+	/* No mask: the classful prefix the pod would get (10.0.0.0/8). */
+	assert_unusable("10.0.0.0", NULL, "the network address");
+	assert_usable("10.0.1.0", NULL);
+	/* RFC 3021: both addresses of a /31 are hosts', and a /32 is the host alone. */
+	assert_usable("192.0.2.100", M31);
+	assert_usable("192.0.2.101", M31);
+	assert_usable("192.0.2.0", M32);
+	assert_usable("192.0.2.255", M32);
+	/* /30 still has both. */
+	assert_unusable("192.0.2.100", "\xff\xff\xff\xfc", "the network address");
+}
+
+static void the_servers_own_address_is_unusable(void **state)
+{
+	(void)state;
+	assert_unusable("192.0.2.1", M24, "the server's own address (its server identifier)");
+	assert_usable("192.0.2.2", M24);
 }
 
 static void unparsable_ack_is_ebadmsg_for_every_getter(void **state)
@@ -638,6 +775,11 @@ int main(void)
 		cmocka_unit_test(empty_search_list_is_none),
 		cmocka_unit_test(domain_name_loses_trailing_nul_and_dot),
 		cmocka_unit_test(unusable_domain_names_are_skipped),
+		cmocka_unit_test(search_domains_skip_the_names_a_resolver_refuses),
+		cmocka_unit_test(nameservers_that_cannot_be_skip_one_by_one),
+		cmocka_unit_test(addresses_no_host_may_have_are_unusable),
+		cmocka_unit_test(network_and_broadcast_addresses_of_the_subnet_are_unusable),
+		cmocka_unit_test(the_servers_own_address_is_unusable),
 		cmocka_unit_test(unparsable_ack_is_ebadmsg_for_every_getter),
 	};
 	return cmocka_run_group_tests_name("dhcp_lease", tests, NULL, NULL);

@@ -401,16 +401,20 @@ static void search_list_rejects_reserved_label_types(void **state)
 	dhcp_strv_free(&out);
 }
 
-static void search_list_rejects_bad_characters(void **state)
+/* A name no resolver should be given goes alone: the names around it stay. */
+static void search_list_skips_names_with_bad_characters(void **state)
 {
-	static const uint8_t bad[] = { ' ', '.', '\t', '\n', ';', '#', 0x00, 0x1f, 0x7f, 0x80, 0xff };
+	static const uint8_t bad[] = { ' ', '.', '\t', '\n', ';', '#', '$', '(', ')', '`', '\'', '"', '\\',
+				       '/', '*', '|', '&', '<', 0x00, 0x1f, 0x7f, 0x80, 0xff };
 	struct dhcp_strv out;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(bad); i++) {
-		uint8_t data[] = { 3, 'a', bad[i], 'b', 0 };
-		if (search(data, sizeof(data), &out) != -EBADMSG)
+		uint8_t data[] = { 1, 'x', 0, 3, 'a', bad[i], 'b', 1, 'c', 0, 1, 'y', 0 };
+		assert_int_equal(search(data, sizeof(data), &out), 0);
+		if (out.count != 2)
 			fail_msg("a label with octet 0x%02x was accepted", bad[i]);
+		assert_strv(&out, STRV("x", "y"));
 		dhcp_strv_free(&out);
 	}
 	/* What a resolver accepts passes: digits, hyphens, underscores. */
@@ -420,13 +424,14 @@ static void search_list_rejects_bad_characters(void **state)
 	dhcp_strv_free(&out);
 }
 
-static void search_list_rejects_the_root_name(void **state)
+static void search_list_skips_the_root_name(void **state)
 {
 	static const uint8_t data[] = { 1, 'a', 0, 0 };
 	struct dhcp_strv out;
 	(void)state;
 
-	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
+	assert_int_equal(search(data, sizeof(data), &out), 0);
+	assert_strv(&out, STRV("a"));
 	dhcp_strv_free(&out);
 }
 
@@ -454,7 +459,12 @@ static void search_list_name_length_limit(void **state)
 	assert_int_equal(search(buf, long_name(buf, 4, 62), &out), 0);
 	assert_int_equal(strlen(out.items[0]), 251);
 	dhcp_strv_free(&out);
-	/* 5 labels of 63: 319 characters, too long. */
+	/* 4 labels of 63: 255 characters, 257 octets on the wire: more than RFC 1035's
+	 * 255, and past the 253 of text a name may have. Skipped. */
+	assert_int_equal(search(buf, long_name(buf, 4, 63), &out), 0);
+	assert_int_equal(out.count, 0);
+	dhcp_strv_free(&out);
+	/* 5 labels of 63: 319 characters, past what the decoder holds: malformed. */
 	assert_int_equal(search(buf, long_name(buf, 5, 63), &out), -EBADMSG);
 	dhcp_strv_free(&out);
 }
@@ -479,6 +489,89 @@ static void search_list_failure_leaves_no_names_behind(void **state)
 	assert_int_equal(search(data, sizeof(data), &out), -EBADMSG);
 	assert_int_equal(out.count, 0);
 	assert_null(out.items);
+}
+
+/* ---- what reaches a result ---- */
+
+/* A name of `len` octets: labels of 63 'x's joined by dots, the last one shorter. */
+static const char *name_of_length(char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = i % 64 == 63 ? '.' : 'x';
+	buf[len] = '\0';
+	return buf;
+}
+
+#define assert_name(valid, text)                                                                    \
+	do {                                                                                        \
+		const char *n_ = (text);                                                            \
+		if (dhcp_domain_name_valid(n_, strlen(n_)) != (valid))                              \
+			fail_msg("\"%s\" is%s a valid name", n_, (valid) ? " not" : "");              \
+	} while (0)
+
+static void domain_names_are_letters_digits_hyphens_underscores(void **state)
+{
+	char buf[300];
+	(void)state;
+
+	assert_name(true, "example.test");
+	assert_name(true, "a");
+	assert_name(true, "_sip._tcp.Example-1.test");
+	assert_name(true, "xn--caf-dma.example");
+	assert_name(false, "a;b#c$(id)");
+	assert_name(false, "a b");
+	assert_name(false, "example.test; rm -rf /");
+	assert_name(false, "a`id`");
+	assert_name(false, "caf\xc3\xa9.example");
+	assert_name(false, "");
+	assert_name(false, ".");
+	assert_name(false, ".example");
+	assert_name(false, "example.");
+	assert_name(false, "a..b");
+	/* Labels of 1 to 63 octets; names of at most 253. */
+	memset(buf, 'x', 63);
+	buf[63] = '\0';
+	assert_name(true, buf);
+	buf[63] = 'x';
+	buf[64] = '\0';
+	assert_name(false, buf);
+	assert_name(true, name_of_length(buf, 253));
+	assert_name(false, name_of_length(buf, 254));
+	/* A NUL inside is no end. */
+	assert_false(dhcp_domain_name_valid("a\0b", 3));
+}
+
+static void reserved_addresses_are_no_hosts(void **state)
+{
+	static const struct {
+		const char *addr;
+		const char *why; /* NULL: a host's */
+	} cases[] = {
+		{ "0.0.0.0", "this network" },
+		{ "0.255.255.255", "this network" },
+		{ "127.0.0.1", "loopback" },
+		{ "127.255.255.254", "loopback" },
+		{ "224.0.0.1", "multicast" },
+		{ "239.255.255.255", "multicast" },
+		{ "240.0.0.1", "reserved" },
+		{ "255.255.255.254", "reserved" },
+		{ "255.255.255.255", "limited broadcast" },
+		{ "1.0.0.0", NULL },
+		{ "126.255.255.255", NULL },
+		{ "128.0.0.1", NULL },
+		{ "169.254.169.253", NULL }, /* a resolver may be link-local */
+		{ "192.0.2.53", NULL },
+		{ "223.255.255.255", NULL },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < DH_N_ELEMENTS(cases); i++) {
+		const char *why = dhcp_address_reserved(ip4(cases[i].addr));
+		if (!cases[i].why && why)
+			fail_msg("%s is refused: %s", cases[i].addr, why);
+		if (cases[i].why && (!why || !strstr(why, cases[i].why)))
+			fail_msg("%s: \"%s\", expected \"%s\"", cases[i].addr, why ? why : "(null)", cases[i].why);
+	}
 }
 
 static void strv_free_empties_the_list(void **state)
@@ -524,11 +617,13 @@ int main(void)
 		cmocka_unit_test(search_list_rejects_pointer_loops),
 		cmocka_unit_test(search_list_rejects_truncation),
 		cmocka_unit_test(search_list_rejects_reserved_label_types),
-		cmocka_unit_test(search_list_rejects_bad_characters),
-		cmocka_unit_test(search_list_rejects_the_root_name),
+		cmocka_unit_test(search_list_skips_names_with_bad_characters),
+		cmocka_unit_test(search_list_skips_the_root_name),
 		cmocka_unit_test(search_list_name_length_limit),
 		cmocka_unit_test(search_list_empty_option_is_an_empty_list),
 		cmocka_unit_test(search_list_failure_leaves_no_names_behind),
+		cmocka_unit_test(domain_names_are_letters_digits_hyphens_underscores),
+		cmocka_unit_test(reserved_addresses_are_no_hosts),
 		cmocka_unit_test(strv_free_empties_the_list),
 	};
 	return cmocka_run_group_tests_name("dhcp_options", tests, NULL, NULL);

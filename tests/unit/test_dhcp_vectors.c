@@ -15,15 +15,15 @@ struct expect {
 	const char *scenario;
 	uint32_t lease_s;
 	uint32_t t1_sent, t2_sent; /* 0: the server sent none */
-	uint32_t t1_s, t2_s;       /* the lease's, defaults applied */
+	uint64_t t1_ms, t2_ms;     /* the lease's, defaults applied */
 	const char *nak_message;   /* NULL: the NAK has no option 56 */
 };
 
-static const struct expect dnsmasq = { "dnsmasq", 120, 60, 105, 60, 105, "wrong address" };
-static const struct expect dhcpd = { "dhcpd", 300, 0, 0, 150, 262, "requested address not available" };
-static const struct expect udhcpd = { "udhcpd", 180, 0, 0, 90, 157, NULL };
-static const struct expect dhcpd_split = { "dhcpd-split", 300, 0, 0, 150, 262, NULL };
-static const struct expect dhcpd_overload = { "dhcpd-overload", 300, 0, 0, 150, 262, NULL };
+static const struct expect dnsmasq = { "dnsmasq", 120, 60, 105, 60000, 105000, "wrong address" };
+static const struct expect dhcpd = { "dhcpd", 300, 0, 0, 150000, 262500, "requested address not available" };
+static const struct expect udhcpd = { "udhcpd", 180, 0, 0, 90000, 157500, NULL };
+static const struct expect dhcpd_split = { "dhcpd-split", 300, 0, 0, 150000, 262500, NULL };
+static const struct expect dhcpd_overload = { "dhcpd-overload", 300, 0, 0, 150000, 262500, NULL };
 
 /* The sidecar: MAC, xids and the address offered, as the capture recorded them. */
 struct capture {
@@ -196,8 +196,8 @@ static void check_lease(const struct expect *e, const struct vector *v, const ch
 	assert_int_equal(lease.prefix_len, 24);
 	assert_addr_equal(lease.server_id, "192.0.2.1");
 	assert_int_equal(lease.lifetime_s, e->lease_s);
-	assert_int_equal(lease.t1_s, e->t1_s);
-	assert_int_equal(lease.t2_s, e->t2_s);
+	assert_int_equal(lease.t1_ms, e->t1_ms);
+	assert_int_equal(lease.t2_ms, e->t2_ms);
 	assert_int_equal(dhcp_lease_expiry(&lease), 1000 + (uint64_t)e->lease_s * 1000);
 
 	assert_int_equal(dhcp_lease_get_router(&lease, &router), 0);
@@ -437,7 +437,7 @@ static void client_binds_with(const struct expect *e)
 	dhcp_client_accept(c, 5010);
 	assert_true(dhcp_client_pop_event(c, &ev));
 	assert_int_equal(ev.type, DHCP_EVENT_BOUND);
-	assert_int_equal(dhcp_client_deadline(c), 5000 + (uint64_t)e->t1_s * 1000);
+	assert_int_equal(dhcp_client_deadline(c), 5000 + e->t1_ms);
 	assert_addr_equal(dhcp_client_lease(c)->address, cap.offered);
 	dhcp_client_free(c);
 	free(c);

@@ -370,9 +370,10 @@ static void handle_event(struct lease *l, const struct dhcp_event *ev, const str
 		break;
 	case DHCP_EVENT_LOST:
 		/* RFC 2131 4.4.5 (figure 5: DHCPNAK / "Halt network"): the server may have
-		 * given it to another host. A DHCPACK for it puts it back. */
+		 * given it to another host (or a saved lease names an address no pod may
+		 * have). A DHCPACK for it puts it back. */
 		if (before)
-			sync_drop(&l->sync, before, "the server refused the lease");
+			sync_drop(&l->sync, before, "the lease was lost");
 		l->owner->save(l->ctx, l);
 		break;
 	}

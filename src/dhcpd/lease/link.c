@@ -12,6 +12,9 @@
 
 /* Frames read per wake-up of one socket, so one busy link cannot starve the rest. */
 #define READ_BUDGET 16
+/* Dropped frames logged per lease: this many in this window, then a count. */
+#define DROPPED_LOG_BURST 10
+#define DROPPED_LOG_WINDOW_MS 10000
 
 static void on_packet(struct loop_source *source, uint32_t events);
 static void on_udp(struct loop_source *source, uint32_t events);
@@ -32,6 +35,7 @@ void link_init(struct lease_link *link, struct loop *loop, const char *key, cons
 		.udp = { .fd = -1 },
 		.on_payload = on_payload,
 		.ctx = ctx,
+		.dropped_log = RATELIMIT_INIT(DROPPED_LOG_WINDOW_MS, DROPPED_LOG_BURST),
 	};
 	memcpy(link->mac, mac, sizeof(link->mac));
 }
@@ -229,6 +233,18 @@ int link_send(struct lease_link *link, const struct dhcp_output *out)
 
 /* ---- receiving ---- */
 
+static void log_dropped(struct lease_link *link, enum dhcp_packet_error error)
+{
+	uint64_t now = loop_now_ms();
+	unsigned unlogged = ratelimit_flush(&link->dropped_log, now);
+
+	if (unlogged)
+		log_debug("%s: %u more dropped frames not logged in the last %d s", link->key, unlogged,
+			  DROPPED_LOG_WINDOW_MS / 1000);
+	if (ratelimit_pass(&link->dropped_log, now))
+		log_debug("%s: dropped a frame: %s", link->key, dhcp_packet_error_name(error));
+}
+
 static void on_packet(struct loop_source *source, uint32_t events)
 {
 	struct lease_link *link = source->data;
@@ -247,7 +263,7 @@ static void on_packet(struct loop_source *source, uint32_t events)
 			break;
 		enum dhcp_packet_error pe = dhcp_packet_unframe(buf, (size_t)n, partial, &payload, &payload_len);
 		if (pe != DHCP_PACKET_OK) {
-			log_debug("%s: dropped a frame: %s", link->key, dhcp_packet_error_name(pe));
+			log_dropped(link, pe);
 			continue;
 		}
 		memcpy(link->last_from, from, sizeof(link->last_from));

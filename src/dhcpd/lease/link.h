@@ -10,6 +10,7 @@
 
 #include "dhcp4/client.h"
 #include "dhcpd/loop.h"
+#include "util/ratelimit.h"
 
 enum link_state {
 	LINK_IDLE,       /* no socket: bound, granted, or stopped */
@@ -36,6 +37,7 @@ struct lease_link {
 	struct loop_source udp;
 	uint8_t last_from[6];  /* the source MAC of the last frame the packet socket heard */
 	uint8_t server_mac[6]; /* the bound server's (link_remember_server); all zero: not known */
+	struct ratelimit dropped_log; /* a flood of bad frames is not a flood of log lines */
 	link_payload_fn on_payload;
 	void *ctx;
 };
