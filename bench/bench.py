@@ -79,8 +79,8 @@ class Implementation:
         return 0
 
 
-def our_bin_dir(lab, build):
-    d = lab.workdir / "ours"
+def our_bin_dir(lab, build, name="ours"):
+    d = lab.workdir / name
     d.mkdir()
     for name in ("macvlan", "dhcp"):
         (d / name).symlink_to(build / name)
