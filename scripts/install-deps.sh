@@ -11,6 +11,8 @@ packages=(
 	libcmocka-dev libclang-rt-14-dev
 	# system tests and demo
 	python3-pytest iproute2 iputils-ping
+	# counting datagrams per address on the lab's LAN (the concurrent-DEL test)
+	iptables
 	dnsmasq-base isc-dhcp-server udhcpd
 	containernetworking-plugins
 	# system tests: `file` checks static linking (udhcpc, the test DHCP client,
