@@ -171,8 +171,10 @@ int daemon_main(int argc, char **argv)
 	_cleanup_close_ int state_lock_fd = lock_state(d.opt.state_dir);
 	if (state_lock_fd < 0)
 		return 1;
-	if (loop_init(&d.loop) < 0 || watch_signals(&d) < 0 || closer_start() < 0)
+	if ((r = loop_init(&d.loop)) < 0 || (r = watch_signals(&d)) < 0 || (r = closer_start()) < 0) {
+		log_error("cannot set up the event loop: %s", strerror(-r));
 		return 1;
+	}
 	r = serve(&d);
 	leases_free_all(&d.leases);
 	closer_stop();

@@ -214,8 +214,13 @@ static int clear_stale_socket(const char *path)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (lstat(path, &st) < 0) {
+		int r = -errno;
+		if (r == -ENOENT)
+			return 0;
+		log_error("cannot look at %s: %s", path, strerror(-r));
+		return r;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		log_error("%s exists and is not a socket: not touching it", path);
 		return -EEXIST;
@@ -227,7 +232,12 @@ static int clear_stale_socket(const char *path)
 		return -EADDRINUSE;
 	}
 	log_warning("replacing the stale socket %s left by a daemon that is gone", path);
-	return unlink(path) < 0 ? -errno : 0;
+	if (unlink(path) < 0) {
+		int r = -errno;
+		log_error("cannot remove the stale socket %s: %s", path, strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 /* A directory we create is root's; with a socket group its members must be able to
@@ -256,7 +266,12 @@ static int bind_socket(const struct server *s)
 		return -ENAMETOOLONG;
 	}
 	strcpy(addr.sun_path, s->path);
-	if ((r = make_parent_dir(s)) < 0 || (r = clear_stale_socket(s->path)) < 0)
+	if ((r = make_parent_dir(s)) < 0) {
+		log_error("cannot make the directory of the socket %s: %s (does its parent exist, and -hostprefix?)",
+			  s->path, strerror(-r));
+		return r;
+	}
+	if ((r = clear_stale_socket(s->path)) < 0)
 		return r;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);

@@ -138,6 +138,16 @@ def test_a_file_that_is_not_a_socket_is_not_touched(lab, start_daemon):
     assert path.read_text() == "precious\n"
 
 
+def test_a_socket_whose_directory_cannot_be_made_says_so(lab, start_daemon):
+    """Only the socket's own directory is made: a missing parent (a wrong -socketpath or
+    -hostprefix) is an exit 1 that says what is missing, not a silent one."""
+    path = lab.workdir / "no" / "such" / "dhcp.sock"
+    daemon = start_daemon(socket_path=path, wait=False)
+    assert daemon.process.wait(5) == 1
+    assert f"cannot make the directory of the socket {path}: No such file or directory" in daemon.log(), \
+        daemon.log()
+
+
 def test_a_second_daemon_on_the_socket_leaves_the_first_alone(lab, start_daemon, dhcp_bin):
     first = start_daemon()
     inode = os.lstat(first.socket_path).st_ino
