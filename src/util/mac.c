@@ -1,18 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/mac.h"
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* "aa:bb:cc:dd:ee:ff" or with '-' separators, any case, as Go's net.ParseMAC takes them. */
 bool mac_parse(const char *text, uint8_t mac[MAC_LEN])

@@ -6,6 +6,7 @@
 
 #include "cni/env.h"
 #include "dhcpd/lease/record.h"
+#include "util/hex.h"
 #include "util/mac.h"
 #include "util/macro.h"
 
@@ -19,57 +20,12 @@ static uint64_t realtime_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static char *hex(const uint8_t *data, size_t len)
-{
-	char *out = malloc(len * 2 + 1);
-
-	for (size_t i = 0; out && i < len; i++)
-		sprintf(out + i * 2, "%02x", data[i]);
-	if (out)
-		out[len * 2] = '\0';
-	return out;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* At most `max` octets of two hex digits each; an empty text is an empty value. */
-static int unhex(const char *text, size_t max, uint8_t **out, size_t *len)
-{
-	size_t n = text ? strlen(text) : 1;
-
-	if (n % 2 || n / 2 > max)
-		return -EINVAL;
-	*out = malloc(n / 2 + 1);
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n / 2; i++) {
-		int high = hex_digit(text[i * 2]), low = hex_digit(text[i * 2 + 1]);
-		if (high < 0 || low < 0) {
-			free(*out);
-			*out = NULL;
-			return -EINVAL;
-		}
-		(*out)[i] = (uint8_t)(high << 4 | low);
-	}
-	*len = n / 2;
-	return 0;
-}
-
 /* ---- writing ---- */
 
 static json_t *client_json(const struct dhcp_client_config *client)
 {
-	_cleanup_free_ char *id = hex(client->client_id, client->client_id_len);
-	_cleanup_free_ char *options = hex(client->request_options, client->request_options_len);
+	_cleanup_free_ char *id = hex_encode(client->client_id, client->client_id_len);
+	_cleanup_free_ char *options = hex_encode(client->request_options, client->request_options_len);
 
 	if (!id || !options)
 		return NULL;
@@ -80,7 +36,7 @@ static json_t *client_json(const struct dhcp_client_config *client)
 
 static json_t *lease_json(const struct dhcp_lease *lease, bool lost, uint64_t now)
 {
-	_cleanup_free_ char *ack = hex(lease->ack, lease->ack_len);
+	_cleanup_free_ char *ack = hex_encode(lease->ack, lease->ack_len);
 	/* The monotonic start of the lease, as wall-clock time. */
 	uint64_t started = realtime_ms() - (now > lease->start_ms ? now - lease->start_ms : 0);
 
@@ -169,8 +125,8 @@ static int read_client(json_t *client, struct dhcp_client_config *out)
 	*out = (struct dhcp_client_config){ .broadcast = json_is_true(json_object_get(client, "broadcast")) };
 	if (!get_u32(client, "initialMs", &out->timing.initial_ms) || !get_u32(client, "maxMs", &out->timing.max_ms) ||
 	    !get_u32(client, "acquireMs", &out->timing.acquire_ms) ||
-	    unhex(json_string_value(json_object_get(client, "clientId")), DHCP_CLIENT_ID_MAX, &id, &id_len) < 0 ||
-	    unhex(json_string_value(json_object_get(client, "options")), DHCP_OUTPUT_MAX, &options, &options_len) < 0)
+	    hex_decode(json_string_value(json_object_get(client, "clientId")), DHCP_CLIENT_ID_MAX, &id, &id_len) < 0 ||
+	    hex_decode(json_string_value(json_object_get(client, "options")), DHCP_OUTPUT_MAX, &options, &options_len) < 0)
 		return -EINVAL;
 	memcpy(out->client_id, id, id_len);
 	out->client_id_len = id_len;
@@ -205,7 +161,7 @@ int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, boo
 	size_t ack_len = 0;
 	struct dhcp_message *msg;
 
-	if (!ack_hex || !*ack_hex || !json_is_integer(started) || unhex(ack_hex, DHCP_MESSAGE_MAX, &ack, &ack_len) < 0)
+	if (!ack_hex || !*ack_hex || !json_is_integer(started) || hex_decode(ack_hex, DHCP_MESSAGE_MAX, &ack, &ack_len) < 0)
 		return -EINVAL;
 	/* Absent in records written before it existed: those were never lost. */
 	*lost = json_is_true(json_object_get(lease, "lost"));
