@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,14 +75,19 @@ int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, stru
 int dhcp_plugin_del(const struct cni_call *call, struct cni_error *err)
 {
 	json_auto_t *answer = NULL;
+	int r = call_daemon(call, "DHCP.Release", NULL, QUICK_TIMEOUT_MS, &answer, err);
 
-	if (call_daemon(call, "DHCP.Release", NULL, QUICK_TIMEOUT_MS, &answer, err) == 0)
+	if (r == 0)
 		return 0;
 	if (err->code != CNI_ERR_DAEMON)
 		return -1;
-	/* A pod must never hang in Terminating for want of a daemon: the daemon
-	 * releases what no pod holds when it starts again. */
-	fprintf(stderr, "dhcp: warning: %s; the lease is released when the daemon runs again\n", err->msg);
+	/* A pod must never hang in Terminating for want of a daemon: ours releases what
+	 * no pod holds when it starts again; a reference daemon on the socket keeps its
+	 * lease until the lease ends. */
+	if (r == -EPROTO)
+		fprintf(stderr, "dhcp: warning: %s; it keeps this lease until it ends: %s\n", err->msg, err->details);
+	else
+		fprintf(stderr, "dhcp: warning: %s; the lease is released when the daemon runs again\n", err->msg);
 	cni_error_clear(err);
 	return 0;
 }

@@ -99,6 +99,15 @@ static int parse_response(const struct jsonline_reader *r, const char *method, j
 	json_auto_t *response = jsonline_parse(r, NULL);
 	json_t *error = json_object_get(response, "error");
 
+	/* The reference plugins' daemon serves Go's net/rpc over HTTP. */
+	if (!response && r->len > 5 && strncmp(r->buf, "HTTP/", 5) == 0) {
+		cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon on this socket answers HTTP (%.*s): it is the "
+						   "reference plugins' daemon, which this dhcp plugin cannot call",
+			      (int)strcspn(r->buf, "\r\n"), r->buf);
+		cni_error_details(err, "stop it and run this plugin's own `dhcp daemon` (the DaemonSet in "
+				       "deploy/kubernetes, or deploy/systemd); both binaries are named dhcp");
+		return -EPROTO;
+	}
 	if (!json_is_object(response))
 		return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer to %s is not JSON%s", method,
 				     r->len ? "" : " (it closed the connection: see its log)");

@@ -13,7 +13,9 @@
 #define RPC_MESSAGE_MAX (1u << 20)
 
 /* Calls `method`; *result is the "result" value (a new reference). A daemon error is
- * passed on with its code; no daemon is CNI_ERR_DAEMON with how to start one. */
+ * passed on with its code; no daemon is CNI_ERR_DAEMON with how to start one. -1 on
+ * errors, -EPROTO (CNI_ERR_DAEMON too) when the socket is the reference plugins'
+ * daemon's, which speaks Go's net/rpc. */
 int rpc_call(const char *socket_path, const char *method, json_t *params, int timeout_ms, json_t **result,
 	     struct cni_error *err);
 

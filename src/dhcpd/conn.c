@@ -169,6 +169,22 @@ void conn_reply_error(struct conn *conn, const struct cni_error *err)
 	conn_reply(conn, rpc_error_json(err));
 }
 
+/* The reference plugins' dhcp plugin speaks Go's net/rpc over HTTP: it opens with this
+ * and takes any status line but "200 Connected to Go RPC" as the error to show. */
+#define GO_RPC_CONNECT "CONNECT /_goRPC_ "
+
+static void answer_go_rpc(struct conn *conn)
+{
+	static const char status[] =
+		"HTTP/1.0 501 this is the dhcp daemon of cni-lan, which the reference plugins' dhcp plugin cannot "
+		"call: put cni-lan's dhcp plugin in the CNI bin directory too (both are named dhcp)\n\n";
+
+	log_warning("a caller spoke Go net/rpc: the reference plugins' dhcp plugin is installed beside this daemon");
+	conn->answer = strdup(status);
+	conn->answer_len = conn->answer ? strlen(status) : 0;
+	send_answer(conn);
+}
+
 static void read_request(struct conn *conn)
 {
 	struct cni_error err = { 0 };
@@ -190,6 +206,10 @@ static void read_request(struct conn *conn)
 	conn->state = CONN_WAITING;
 	conn->deadline = UINT64_MAX;
 	watch(conn, 0);
+	if (strncmp(conn->request.buf, GO_RPC_CONNECT, strlen(GO_RPC_CONNECT)) == 0) {
+		answer_go_rpc(conn);
+		return;
+	}
 	json_t *request = jsonline_parse(&conn->request, &jerr);
 	if (!request) {
 		cni_error_set(&err, CNI_ERR_DECODE, "request is not JSON: %s at line %d, column %d", jerr.text, jerr.line,
