@@ -19,11 +19,24 @@ static const struct cni_plugin dhcp_plugin = {
 	.gc = dhcp_plugin_gc,
 };
 
+static const char usage[] =
+	"usage: dhcp daemon [flags]      the node daemon (dhcp daemon --help)\n"
+	"       dhcp status|list [flags] ask a running daemon (-socketpath PATH, --json)\n"
+	"       dhcp                     the CNI IPAM plugin, as a container runtime runs it\n";
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "daemon") == 0)
+	/* A runtime runs the plugin without arguments. */
+	if (argc == 1)
+		return cni_plugin_main(&dhcp_plugin, stdin, stdout);
+	if (strcmp(argv[1], "daemon") == 0)
 		return daemon_main(argc - 1, argv + 1);
-	if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0))
+	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0)
 		return query_main(argc - 1, argv + 1);
-	return cni_plugin_main(&dhcp_plugin, stdin, stdout);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fprintf(stderr, "dhcp: unknown command \"%s\"\n%s", argv[1], usage);
+	return 2;
 }

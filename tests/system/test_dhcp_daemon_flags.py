@@ -150,3 +150,13 @@ def test_hostprefix(lab, macvlan, pod, start_daemon):
     assert entry["netns"] == f"{host}{pod.path}" and entry["state"] == "BOUND", entry
     macvlan.ok("DEL", conf, pod, container_id="cnt-prefixed")
     assert daemon.list() == []
+
+
+@pytest.mark.parametrize("command", ["lsit", "deamon", "--socketpath"])
+def test_an_unknown_command_exits_2_with_the_usage(dhcp_bin, command):
+    """A runtime runs the plugin without arguments: an argument that names no command is
+    a typo (`dhcp lsit`), which must not pass for success."""
+    done = subprocess.run([dhcp_bin, command], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done
+    assert f'unknown command "{command}"' in done.stderr and "usage: dhcp daemon" in done.stderr, done.stderr
+    assert done.stdout == ""
