@@ -7,6 +7,8 @@
 #include "dhcp/ipam_conf.h"
 #include "dhcp/plugin.h"
 #include "dhcp/rpc.h"
+#include "netns/netns.h"
+#include "util/macro.h"
 
 /* The daemon bounds each acquisition itself; this only guards against a hung one. */
 #define CALL_TIMEOUT_MS (10 * 60 * 1000)
@@ -48,12 +50,32 @@ static int call_daemon(const struct cni_call *call, const char *method, json_t *
 	return rpc_call(path, method, params, timeout_ms, answer, err);
 }
 
+/* The daemon could not open a namespace that this plugin, in the runtime's view of the
+ * host, opens fine: the daemon does not see the pods' namespaces, CNI_NETNS is not at
+ * fault. */
+static void blame_the_daemons_view(const struct cni_call *call, struct cni_error *err)
+{
+	_cleanup_close_ int fd = call->env.netns ? netns_open(call->env.netns) : -1;
+
+	if (err->code != CNI_ERR_NETNS || fd < 0)
+		return;
+	cni_error_clear(err);
+	cni_error_set(err, CNI_ERR_NETNS, "the dhcp daemon cannot see the pod's network namespace %s, which the "
+					  "plugin sees: the pods' namespaces are not visible where the daemon runs",
+		      call->env.netns);
+	cni_error_details(err, "run the daemon's container with hostPID: true (it then looks through /proc/1/root), "
+			       "or mount the host's /var/run/netns into it with mountPropagation: HostToContainer "
+			       "(or give -hostprefix the path where it sees the host)");
+}
+
 int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, struct cni_error *err)
 {
 	json_auto_t *answer = NULL;
 
-	if (call_daemon(call, "DHCP.Allocate", NULL, CALL_TIMEOUT_MS, &answer, err) < 0)
+	if (call_daemon(call, "DHCP.Allocate", NULL, CALL_TIMEOUT_MS, &answer, err) < 0) {
+		blame_the_daemons_view(call, err);
 		return -1;
+	}
 	if (cni_result_parse(answer, CNI_VERSION_1_1_0, result, err) < 0) {
 		cni_error_prefix(err, "the dhcp daemon's result");
 		return -1;

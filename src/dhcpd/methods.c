@@ -111,7 +111,7 @@ static struct lease_slot *start_lease(struct methods *m, const struct call *call
 	};
 	_cleanup_free_ char *netns_path = NULL;
 
-	if (asprintf(&netns_path, "%s%s", m->opt->hostprefix, call->netns) < 0) {
+	if (!(netns_path = podnet_netns_path(m->opt->hostprefix, call->netns))) {
 		reply_oom(conn);
 		return NULL;
 	}

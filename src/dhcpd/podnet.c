@@ -4,6 +4,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +35,21 @@ static bool is_own_netns(int netns)
 
 	return fstat(netns, &pod) == 0 && stat("/proc/self/ns/net", &own) == 0 && pod.st_dev == own.st_dev &&
 	       pod.st_ino == own.st_ino;
+}
+
+char *podnet_netns_path(const char *hostprefix, const char *netns)
+{
+	char *path = NULL;
+
+	if (!*hostprefix && access(netns, F_OK) < 0 && errno == ENOENT) {
+		if (asprintf(&path, "/proc/1/root%s", netns) < 0)
+			return NULL;
+		if (access(path, F_OK) == 0)
+			return path;
+		free(path);
+		path = NULL;
+	}
+	return asprintf(&path, "%s%s", hostprefix, netns) < 0 ? NULL : path;
 }
 
 int podnet_netns_ino(const char *netns_path, uint64_t *ino)

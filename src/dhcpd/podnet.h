@@ -43,6 +43,12 @@ ssize_t podnet_arp_recv(int fd, uint8_t *buf, size_t len);
  * (-EADDRNOTAVAIL when the address is not on the pod's interface). */
 int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr local, struct in_addr server);
 
+/* Where the daemon opens a pod's namespace that the runtime named `netns`: under
+ * `hostprefix` when one is given; else at `netns`, or, when this mount namespace does
+ * not show it (a daemon in a container with hostPID but no mount of the host's
+ * /var/run/netns), in the host's view of it through /proc/1/root. NULL: no memory. */
+char *podnet_netns_path(const char *hostprefix, const char *netns);
+
 /* 0 when the namespace file exists, -ENOENT when the pod is gone. */
 int podnet_exists(const char *netns_path);
 /* Which namespace the path holds now (its inode): a pod deleted without a DEL may

@@ -62,7 +62,7 @@ static void restore_one(json_t *record, void *ctx)
 	bool lost = false, there = false;
 	int usable = -1;
 
-	if (lease_record_names(record, &spec) == 0 && asprintf(&netns_path, "%s%s", r->opt->hostprefix, spec.netns) >= 0) {
+	if (lease_record_names(record, &spec) == 0 && (netns_path = podnet_netns_path(r->opt->hostprefix, spec.netns))) {
 		spec.netns_path = netns_path;
 		there = pod_still_there(netns_path, spec.ifname, record, &link) &&
 			podnet_netns_ino(netns_path, &spec.netns_ino) == 0;
