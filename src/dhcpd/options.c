@@ -25,7 +25,8 @@ static const char usage[] =
 	"                        (default 10s; RFC 2131's 4 s applies when shorter)\n"
 	"  -resendmax DURATION   longest wait between retransmissions (default 62s)\n"
 	"  -resendtimeout DURATION\n"
-	"                        give up acquiring a lease after this (default 208s); a\n"
+	"                        give up acquiring a lease after this (default 90s, so that\n"
+	"                        the error reaches kubelet within its 2m runtime timeout); a\n"
 	"                        network's ipam.timeout overrides it\n"
 	"\n"
 	"Our own:\n"
@@ -116,7 +117,10 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opt)
 		.hostprefix = "",
 		.timeout_ms = 10000,
 		.resend_max_ms = 62000,
-		.resend_timeout_ms = 208000,
+		/* The reference waits 208 s; kubelet gives a RunPodSandbox 2 minutes
+		 * (runtime-request-timeout), after which the operator sees its timeout
+		 * instead of our story of what the wire saw. */
+		.resend_timeout_ms = 90000,
 	};
 	flag_reader_init(&r, argc, argv, "dhcp daemon");
 	while (flag_next(&r)) {

@@ -59,7 +59,7 @@ def test_help_documents_every_flag(lab, dhcp_bin, flag):
     for name in DOCUMENTED:
         assert re.search(rf"^\s+{re.escape(name)}\b", text, re.M), f"{name} is not documented:\n{text}"
     # Defaults as documented are the reference's.
-    for default in ("/run/cni/dhcp.sock", "10s", "62s", "208s"):
+    for default in ("/run/cni/dhcp.sock", "10s", "62s", "90s"):
         assert default in text
     assert text == daemon_help(dhcp_bin)
 
