@@ -1,4 +1,6 @@
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -90,4 +92,64 @@ int cni_json_array(json_t *obj, const char *where, const char *key, json_t **out
 		return wrong_type(where, key, "an array", value, err);
 	*out = value;
 	return 0;
+}
+
+/* Levenshtein distance, capped: enough to tell a typo from another word. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diagonal = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t above = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diagonal + cost;
+			best = above + 1 < best ? above + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			row[j] = best;
+			diagonal = above;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest(const char *key, const char *const *known)
+{
+	const char *best = NULL;
+	size_t best_distance = 3; /* two edits at most */
+
+	for (size_t i = 0; known[i]; i++) {
+		size_t d = distance(key, known[i]);
+		if (d < best_distance) {
+			best = known[i];
+			best_distance = d;
+		}
+	}
+	return best;
+}
+
+int cni_json_warn_unknown(json_t *obj, const char *where, const char *const *known, const char *plugin, FILE *out)
+{
+	const char *key;
+	json_t *value;
+	int unknown = 0;
+
+	json_object_foreach(obj, key, value) {
+		size_t i = 0;
+		while (known[i] && strcmp(known[i], key) != 0)
+			i++;
+		if (known[i])
+			continue;
+		const char *guess = closest(key, known);
+		fprintf(out, "%s: warning: unknown key \"%s\"%s%s ignored%s%s%s\n", plugin, key, *where ? " in " : "", where,
+			guess ? " (did you mean \"" : "", guess ? guess : "", guess ? "\"?)" : "");
+		unknown++;
+	}
+	return unknown;
 }

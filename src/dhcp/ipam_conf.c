@@ -14,6 +14,11 @@ const uint8_t dhcp_default_request[6] = {
 	DHCP_OPTION_DOMAIN_NAME,     DHCP_OPTION_DOMAIN_SEARCH, DHCP_OPTION_CLASSLESS_STATIC_ROUTE,
 };
 
+const char *const dhcp_ipam_keys[] = {
+	"type", "daemonSocketPath", "request", "provide", "priority", "broadcast", "timeout", "retransmitInitial",
+	"arpProbe", NULL,
+};
+
 static int parse_option_code(json_t *entry, const char *where, uint8_t *code, struct cni_error *err)
 {
 	json_t *option = json_object_get(entry, "option");

@@ -39,6 +39,9 @@ struct dhcp_ipam_conf {
  * mask, routers, DNS servers, domain name, domain search, classless routes. */
 extern const uint8_t dhcp_default_request[6];
 
+/* The keys dhcp_ipam_conf_parse reads, and "type": any other is likely a typo. */
+extern const char *const dhcp_ipam_keys[];
+
 /* `ipam` may be NULL. `args` resolves provide[].fromArg. Errors are code 7 naming the
  * key ("ipam.request[1].option"). */
 int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out,

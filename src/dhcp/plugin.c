@@ -72,6 +72,8 @@ int dhcp_plugin_add(const struct cni_call *call, struct cni_result *result, stru
 {
 	json_auto_t *answer = NULL;
 
+	if (call->conf.ipam)
+		cni_json_warn_unknown(call->conf.ipam, "ipam", dhcp_ipam_keys, "dhcp", stderr);
 	if (call_daemon(call, "DHCP.Allocate", NULL, CALL_TIMEOUT_MS, &answer, err) < 0) {
 		blame_the_daemons_view(call, err);
 		return -1;

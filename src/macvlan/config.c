@@ -82,6 +82,18 @@ static int parse_mac(const struct cni_call *call, struct macvlan_conf *out, stru
 	return 0;
 }
 
+void macvlan_conf_warn_unknown(const struct cni_call *call)
+{
+	/* Ours, the spec's, and what runtimes and other plugins put in a configuration. */
+	static const char *const known[] = {
+		"cniVersion", "name", "type", "master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "ipam",
+		"dns", "args", "runtimeConfig", "capabilities", "prevResult", "cni.dev/valid-attachments",
+		"cni.dev/attachments", NULL,
+	};
+
+	cni_json_warn_unknown(call->conf.root, "", known, "macvlan", stderr);
+}
+
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
 {
 	static const char *const known_args[] = { "MAC", NULL };

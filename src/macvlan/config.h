@@ -20,5 +20,7 @@ struct macvlan_conf {
 
 /* Reads the keys and CNI_ARGS (MAC is the only key it knows); MAC precedence is
  * runtimeConfig.mac > CNI_ARGS MAC > mac. */
+/* ADD: says on stderr which keys of the configuration no one reads (a typo). */
+void macvlan_conf_warn_unknown(const struct cni_call *call);
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err);
 const char *macvlan_mode_name(uint32_t mode);

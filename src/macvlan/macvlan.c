@@ -242,6 +242,7 @@ int macvlan_add(const struct cni_call *call, struct cni_result *result, struct c
 
 	if (check_result_version(call, err) < 0)
 		return -1;
+	macvlan_conf_warn_unknown(call);
 	if (macvlan_conf_load(call, &conf, err) < 0 || namespaces_open(call, &conf, &ns, err) < 0 ||
 	    find_master(ns.master, &conf, &master, err) < 0 || check_mtu(&conf, &master, err) < 0)
 		return -1;

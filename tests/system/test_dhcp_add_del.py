@@ -78,3 +78,19 @@ def test_add_del(lab, macvlan, pod, dhcp_daemon, kind, version):
 
     # DEL is idempotent.
     macvlan.ok("DEL", conf, pod, container_id=CONTAINER_ID)
+
+
+def test_misspelled_keys_are_reported_and_ignored(lab, macvlan, dhcp_daemon):
+    """The reference ignores unknown keys; so do we, but say so on stderr, so that
+    "timeouts" for "timeout" does not pass in silence."""
+    lab.start_dnsmasq()
+    pod = lab.add_pod()
+    conf = dhcp_conf(lab, dhcp_daemon, "1.0.0", timeouts="30s")
+    conf["mtus"] = 1400
+
+    run = macvlan("ADD", conf, pod, container_id="cnt-typo")
+
+    assert run.code == 0, run
+    assert 'macvlan: warning: unknown key "mtus" ignored (did you mean "mtu"?)' in run.stderr, run.stderr
+    assert 'dhcp: warning: unknown key "timeouts" in ipam ignored (did you mean "timeout"?)' in run.stderr, run.stderr
+    macvlan.ok("DEL", conf, pod, container_id="cnt-typo")

@@ -137,6 +137,36 @@ static void type_names(void **state)
 	json_decref(obj);
 }
 
+static void unknown_keys_are_named_with_the_likely_one(void **state)
+{
+	(void)state;
+	static const char *const known[] = { "type", "timeout", "daemonSocketPath", NULL };
+	json_t *ipam = load_json("{\"type\":\"dhcp\",\"timeouts\":\"30s\",\"colour\":1,\"timeout\":5}");
+	char text[512] = "";
+	FILE *out = fmemopen(text, sizeof(text), "w");
+
+	assert_non_null(out);
+	assert_int_equal(cni_json_warn_unknown(ipam, "ipam", known, "dhcp", out), 2);
+	fclose(out);
+	assert_non_null(strstr(text, "dhcp: warning: unknown key \"timeouts\" in ipam ignored (did you mean \"timeout\"?)\n"));
+	assert_non_null(strstr(text, "dhcp: warning: unknown key \"colour\" in ipam ignored\n"));
+	json_decref(ipam);
+}
+
+static void known_keys_say_nothing(void **state)
+{
+	(void)state;
+	static const char *const known[] = { "type", "master", NULL };
+	json_t *conf = load_json("{\"type\":\"macvlan\",\"master\":\"eth0\"}");
+	char text[64] = "";
+	FILE *out = fmemopen(text, sizeof(text), "w");
+
+	assert_int_equal(cni_json_warn_unknown(conf, "", known, "macvlan", out), 0);
+	fclose(out);
+	assert_string_equal(text, "");
+	json_decref(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +178,8 @@ int main(void)
 		cmocka_unit_test(object_and_array_check_their_types),
 		cmocka_unit_test(non_object_container_reads_as_absent),
 		cmocka_unit_test(type_names),
+		cmocka_unit_test(unknown_keys_are_named_with_the_likely_one),
+		cmocka_unit_test(known_keys_say_nothing),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
