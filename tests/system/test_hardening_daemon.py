@@ -493,7 +493,9 @@ def test_netns_path_reused_by_a_new_pod_releases_the_old_lease_and_leaves_the_ne
         return lease_released(dnsmasq, address)
 
     wait_for(released_and_newcomer_untouched, 2 * SWEEP_S, f"the daemon to release {address} of the old pod")
-    assert log_lines(daemon.log(), key, "released (its pod network namespace is gone)"), daemon.log()
+    # The daemon logs the release once the DHCPRELEASE is out: dnsmasq may be quicker.
+    wait_for(lambda: log_lines(daemon.log(), key, "released (its pod network namespace is gone)"), 5,
+             "the daemon to log the release")
     assert f"DHCPRELEASE({lab.lan_if}) {address} {old_mac}" in dnsmasq.log()
     # Through the master: from the leased address, naming the old pod's MAC.
     release = wait_for(lambda: sniffer.messages("RELEASE"), 5, "the DHCPRELEASE in the sniffer's log")
