@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "dhcpd/closer.h"
@@ -72,4 +73,23 @@ void closer_stop(void)
 	n_threads = 0;
 	close(queue[0]);
 	queue[0] = queue[1] = -1;
+}
+
+int closer_watch(struct loop *loop, struct loop_source *source, int fd, loop_handler handler, void *data)
+{
+	*source = (struct loop_source){ .fd = fd, .handler = handler, .data = data };
+	if (loop_add(loop, source, EPOLLIN) == 0)
+		return 0;
+	closer_close(fd);
+	source->fd = -1;
+	return -EIO;
+}
+
+void closer_unwatch(struct loop *loop, struct loop_source *source)
+{
+	if (source->fd < 0)
+		return;
+	loop_remove(loop, source);
+	closer_close(source->fd);
+	source->fd = -1;
 }

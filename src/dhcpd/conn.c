@@ -114,13 +114,6 @@ void conn_expire(struct conn *conn, uint64_t now)
 	conn->state = CONN_FINISHED;
 }
 
-static void watch(struct conn *conn, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = &conn->src };
-
-	epoll_ctl(conn->loop->epoll_fd, EPOLL_CTL_MOD, conn->src.fd, &ev);
-}
-
 /* Writes what the socket takes; the rest when it says it is writable again. */
 static void send_answer(struct conn *conn)
 {
@@ -133,7 +126,7 @@ static void send_answer(struct conn *conn)
 			if (conn->state != CONN_SENDING)
 				conn->deadline = loop_now_ms() + CONN_STALL_MS;
 			conn->state = CONN_SENDING;
-			watch(conn, EPOLLOUT);
+			loop_modify(conn->loop, &conn->src, EPOLLOUT);
 			return;
 		}
 		if (n < 0) {
@@ -205,7 +198,7 @@ static void read_request(struct conn *conn)
 	/* The call is in: from now on only a hangup matters (the caller half-closed). */
 	conn->state = CONN_WAITING;
 	conn->deadline = UINT64_MAX;
-	watch(conn, 0);
+	loop_modify(conn->loop, &conn->src, 0);
 	if (strncmp(conn->request.buf, GO_RPC_CONNECT, strlen(GO_RPC_CONNECT)) == 0) {
 		answer_go_rpc(conn);
 		return;

@@ -26,6 +26,13 @@ int loop_add(struct loop *loop, struct loop_source *source, uint32_t events)
 	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, source->fd, &ev) < 0 ? -errno : 0;
 }
 
+int loop_modify(struct loop *loop, struct loop_source *source, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = source };
+
+	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, source->fd, &ev) < 0 ? -errno : 0;
+}
+
 void loop_remove(struct loop *loop, struct loop_source *source)
 {
 	if (source->fd >= 0)

@@ -21,6 +21,8 @@ int loop_init(struct loop *loop);
 void loop_close(struct loop *loop);
 /* EPOLLIN etc.; the source must stay valid until loop_remove. */
 int loop_add(struct loop *loop, struct loop_source *source, uint32_t events);
+/* Changes the events a source is watched for (0: only hangups and errors). */
+int loop_modify(struct loop *loop, struct loop_source *source, uint32_t events);
 void loop_remove(struct loop *loop, struct loop_source *source);
 /* Waits for events until `deadline` (loop_now_ms clock; UINT64_MAX: no limit) and
  * runs their handlers. -errno on failure. */

@@ -190,11 +190,12 @@ int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void 
 		if (!is_record(entry->d_name))
 			continue;
 		json_t *record = read_record(dirfd(d), entry->d_name, why);
-		if (record && !named_by_its_key(record, entry->d_name))
+		if (record && !named_by_its_key(record, entry->d_name)) {
 			snprintf(why, WHY_MAX, "is named for another key than its own");
-		if (!record || !named_by_its_key(record, entry->d_name)) {
+			json_decref(TAKE_PTR(record));
+		}
+		if (!record) {
 			set_aside(dirfd(d), dir, entry->d_name, why);
-			json_decref(record);
 			continue;
 		}
 		fn(record, ctx);

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dhcp4/acd.h"
+#include "dhcp4/lease.h"
 #include "dhcp4/message.h"
 #include "dhcp4/options.h"
 #include "dhcp4/protocol.h"
@@ -123,6 +125,43 @@ static inline struct dhcp_message *parse_or_fail(const uint8_t *data, size_t len
 	if (e != DHCP_PARSE_OK)
 		fail_msg("message does not parse: %s", dhcp_parse_error_name(e));
 	return msg;
+}
+
+/* Leases built by tests count from this monotonic time. */
+#define TEST_LEASE_START_MS 5000
+
+/* An ACK for 192.0.2.100 from 192.0.2.1, options added by the test, then m->len. */
+static inline void ack_begin(struct test_msg *m)
+{
+	msg_reply(m, DHCPACK, 7, "192.0.2.100", "192.0.2.1");
+}
+
+/* Makes the lease from the finished message; fails the test on a refusal. */
+static inline void lease_of(struct test_msg *m, struct dhcp_lease *lease)
+{
+	msg_finish(m);
+	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
+	const char *why = dhcp_lease_from_message(msg, m->data, m->len, TEST_LEASE_START_MS, lease);
+	if (why)
+		fail_msg("no lease: %s", why);
+	free(msg);
+}
+
+/* An Ethernet/IPv4 ARP packet as RFC 826 lays it out. */
+static inline void arp_packet(uint8_t out[ACD_ARP_LEN], uint16_t op, const uint8_t sha[6], const char *spa,
+			      const char *tpa)
+{
+	struct in_addr s = ip4(spa), t = ip4(tpa);
+
+	memset(out, 0, ACD_ARP_LEN);
+	out[1] = 1;    /* Ethernet */
+	out[2] = 0x08; /* IPv4 */
+	out[4] = 6;
+	out[5] = 4;
+	out[7] = (uint8_t)op;
+	memcpy(out + 8, sha, 6);
+	memcpy(out + 14, &s.s_addr, 4);
+	memcpy(out + 24, &t.s_addr, 4);
 }
 
 /* The whole option value as a (len, bytes) pair compared with `want`. */

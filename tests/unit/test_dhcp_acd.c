@@ -7,22 +7,6 @@
 static const uint8_t OURS[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t THEIRS[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
 
-/* An Ethernet/IPv4 ARP packet as RFC 826 lays it out. */
-static void arp(uint8_t out[ACD_ARP_LEN], uint16_t op, const uint8_t sha[6], const char *spa, const char *tpa)
-{
-	struct in_addr s = ip4(spa), t = ip4(tpa);
-
-	memset(out, 0, ACD_ARP_LEN);
-	out[1] = 1;    /* Ethernet */
-	out[2] = 0x08; /* IPv4 */
-	out[4] = 6;
-	out[5] = 4;
-	out[7] = (uint8_t)op;
-	memcpy(out + 8, sha, 6);
-	memcpy(out + 14, &s.s_addr, 4);
-	memcpy(out + 24, &t.s_addr, 4);
-}
-
 static bool conflict(const uint8_t packet[ACD_ARP_LEN], uint8_t holder[6])
 {
 	return acd_conflict(packet, ACD_ARP_LEN, OURS, ip4("192.0.2.100"), holder);
@@ -34,7 +18,7 @@ static void probe_is_a_request_from_0_0_0_0(void **state)
 	(void)state;
 
 	acd_probe_build(probe, OURS, ip4("192.0.2.100"));
-	arp(want, 1, OURS, "0.0.0.0", "192.0.2.100");
+	arp_packet(want, 1, OURS, "0.0.0.0", "192.0.2.100");
 	assert_memory_equal(probe, want, ACD_ARP_LEN);
 	/* 'target hardware address' all zero (RFC 5227 2.1.1: "SHOULD be set to all zeroes"). */
 	static const uint8_t zero[6];
@@ -47,7 +31,7 @@ static void announcement_names_the_address_twice(void **state)
 	(void)state;
 
 	acd_announcement_build(announcement, OURS, ip4("192.0.2.100"));
-	arp(want, 1, OURS, "192.0.2.100", "192.0.2.100");
+	arp_packet(want, 1, OURS, "192.0.2.100", "192.0.2.100");
 	assert_memory_equal(announcement, want, ACD_ARP_LEN);
 }
 
@@ -56,7 +40,7 @@ static void reply_from_the_holder_is_a_conflict(void **state)
 	uint8_t packet[ACD_ARP_LEN], holder[6] = { 0 };
 	(void)state;
 
-	arp(packet, 2, THEIRS, "192.0.2.100", "0.0.0.0");
+	arp_packet(packet, 2, THEIRS, "192.0.2.100", "0.0.0.0");
 	assert_true(conflict(packet, holder));
 	assert_memory_equal(holder, THEIRS, 6);
 }
@@ -67,7 +51,7 @@ static void request_from_the_holder_is_a_conflict(void **state)
 	(void)state;
 
 	/* The holder asking for someone else (or announcing itself): its sender IP says it. */
-	arp(packet, 1, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 1, THEIRS, "192.0.2.100", "192.0.2.1");
 	assert_true(conflict(packet, holder));
 	assert_memory_equal(holder, THEIRS, 6);
 }
@@ -77,7 +61,7 @@ static void another_hosts_probe_is_a_conflict(void **state)
 	uint8_t packet[ACD_ARP_LEN], holder[6] = { 0 };
 	(void)state;
 
-	arp(packet, 1, THEIRS, "0.0.0.0", "192.0.2.100");
+	arp_packet(packet, 1, THEIRS, "0.0.0.0", "192.0.2.100");
 	assert_true(conflict(packet, holder));
 	assert_memory_equal(holder, THEIRS, 6);
 }
@@ -91,7 +75,7 @@ static void our_own_packets_are_no_conflict(void **state)
 	assert_false(conflict(packet, holder));
 	acd_announcement_build(packet, OURS, ip4("192.0.2.100"));
 	assert_false(conflict(packet, holder));
-	arp(packet, 2, OURS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 2, OURS, "192.0.2.100", "192.0.2.1");
 	assert_false(conflict(packet, holder));
 }
 
@@ -100,16 +84,16 @@ static void other_addresses_are_no_conflict(void **state)
 	uint8_t packet[ACD_ARP_LEN], holder[6] = { 0 };
 	(void)state;
 
-	arp(packet, 2, THEIRS, "192.0.2.101", "192.0.2.1");
+	arp_packet(packet, 2, THEIRS, "192.0.2.101", "192.0.2.1");
 	assert_false(conflict(packet, holder));
 	/* Someone asking who has our address is not holding it. */
-	arp(packet, 1, THEIRS, "192.0.2.1", "192.0.2.100");
+	arp_packet(packet, 1, THEIRS, "192.0.2.1", "192.0.2.100");
 	assert_false(conflict(packet, holder));
 	/* A probe for another address. */
-	arp(packet, 1, THEIRS, "0.0.0.0", "192.0.2.101");
+	arp_packet(packet, 1, THEIRS, "0.0.0.0", "192.0.2.101");
 	assert_false(conflict(packet, holder));
 	/* A reply with a zero sender IP is no probe. */
-	arp(packet, 2, THEIRS, "0.0.0.0", "192.0.2.100");
+	arp_packet(packet, 2, THEIRS, "0.0.0.0", "192.0.2.100");
 	assert_false(conflict(packet, holder));
 }
 
@@ -118,17 +102,17 @@ static void short_or_foreign_packets_are_no_conflict(void **state)
 	uint8_t packet[ACD_ARP_LEN], holder[6] = { 0 };
 	(void)state;
 
-	arp(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
 	assert_false(acd_conflict(packet, ACD_ARP_LEN - 1, OURS, ip4("192.0.2.100"), holder));
 	packet[1] = 6; /* IEEE 802 hardware */
 	assert_false(conflict(packet, holder));
-	arp(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
 	packet[3] = 0xdd; /* not IPv4 */
 	assert_false(conflict(packet, holder));
-	arp(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
 	packet[4] = 8; /* other hardware address length */
 	assert_false(conflict(packet, holder));
-	arp(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(packet, 2, THEIRS, "192.0.2.100", "192.0.2.1");
 	packet[5] = 16; /* other protocol address length */
 	assert_false(conflict(packet, holder));
 }
@@ -139,7 +123,7 @@ static void padding_after_the_packet_is_ignored(void **state)
 	(void)state;
 
 	/* Ethernet pads ARP to the 60-octet minimum. */
-	arp(frame, 2, THEIRS, "192.0.2.100", "192.0.2.1");
+	arp_packet(frame, 2, THEIRS, "192.0.2.100", "192.0.2.1");
 	assert_true(acd_conflict(frame, sizeof(frame), OURS, ip4("192.0.2.100"), holder));
 }
 

@@ -4,24 +4,6 @@
 
 #include "dhcp4/lease.h"
 
-#define START_MS 5000
-
-/* An ACK for 192.0.2.100 from 192.0.2.1, options added by the test, then m->len. */
-static void ack_begin(struct test_msg *m)
-{
-	msg_reply(m, DHCPACK, 7, "192.0.2.100", "192.0.2.1");
-}
-
-/* Makes the lease from the finished message; fails the test on a refusal. */
-static void lease_of(struct test_msg *m, struct dhcp_lease *lease)
-{
-	msg_finish(m);
-	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
-	const char *why = dhcp_lease_from_message(msg, m->data, m->len, START_MS, lease);
-	if (why)
-		fail_msg("no lease: %s", why);
-	free(msg);
-}
 
 static const char *refusal_of(struct test_msg *m)
 {
@@ -29,7 +11,7 @@ static const char *refusal_of(struct test_msg *m)
 
 	msg_finish(m);
 	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
-	const char *why = dhcp_lease_from_message(msg, m->data, m->len, START_MS, &lease);
+	const char *why = dhcp_lease_from_message(msg, m->data, m->len, TEST_LEASE_START_MS, &lease);
 	free(msg);
 	if (!why)
 		dhcp_lease_clear(&lease);
@@ -154,10 +136,10 @@ static void absolute_times_count_from_the_request(void **state)
 	(void)state;
 
 	times_of(120, 0, 0, &lease);
-	assert_int_equal(lease.start_ms, START_MS);
-	assert_int_equal(dhcp_lease_t1(&lease), START_MS + 60000);
-	assert_int_equal(dhcp_lease_t2(&lease), START_MS + 105000);
-	assert_int_equal(dhcp_lease_expiry(&lease), START_MS + 120000);
+	assert_int_equal(lease.start_ms, TEST_LEASE_START_MS);
+	assert_int_equal(dhcp_lease_t1(&lease), TEST_LEASE_START_MS + 60000);
+	assert_int_equal(dhcp_lease_t2(&lease), TEST_LEASE_START_MS + 105000);
+	assert_int_equal(dhcp_lease_expiry(&lease), TEST_LEASE_START_MS + 120000);
 	dhcp_lease_clear(&lease);
 }
 

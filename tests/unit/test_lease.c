@@ -23,22 +23,6 @@ static void deliver_on_packet(struct fx *fx, uint8_t type)
 	assert_int_equal(loop_run_once(&fx->loop, 0), 0);
 }
 
-/* An ARP packet as RFC 826 lays it out (tests/unit/test_dhcp_acd.c). */
-static void arp_packet(uint8_t out[ACD_ARP_LEN], uint16_t op, const uint8_t sha[6], const char *spa, const char *tpa)
-{
-	struct in_addr s = ip4(spa), t = ip4(tpa);
-
-	memset(out, 0, ACD_ARP_LEN);
-	out[1] = 1;    /* Ethernet */
-	out[2] = 0x08; /* IPv4 */
-	out[4] = 6;
-	out[5] = 4;
-	out[7] = (uint8_t)op;
-	memcpy(out + 8, sha, 6);
-	memcpy(out + 14, &s.s_addr, 4);
-	memcpy(out + 24, &t.s_addr, 4);
-}
-
 /* Another host answers for the probed address; the lease reads it in one turn of the
  * loop. */
 static void arp_reply_from_holder(struct fx *fx)

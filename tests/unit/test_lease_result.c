@@ -11,7 +11,6 @@
 #include "dhcp4/lease.h"
 #include "dhcpd/lease_result.h"
 
-#define START_MS 5000
 
 /* ---- results as text ---- */
 
@@ -85,23 +84,6 @@ static void assert_ip(const struct cni_result *res, const char *address, const c
 }
 
 /* ---- leases of built DHCPACKs ---- */
-
-/* An ACK for 192.0.2.100 from 192.0.2.1, options added by the test, then m->len. */
-static void ack_begin(struct test_msg *m)
-{
-	msg_reply(m, DHCPACK, 7, "192.0.2.100", "192.0.2.1");
-}
-
-/* Makes the lease from the finished message; fails the test on a refusal. */
-static void lease_of(struct test_msg *m, struct dhcp_lease *lease)
-{
-	msg_finish(m);
-	struct dhcp_message *msg = parse_or_fail(m->data, m->len);
-	const char *why = dhcp_lease_from_message(msg, m->data, m->len, START_MS, lease);
-	if (why)
-		fail_msg("no lease: %s", why);
-	free(msg);
-}
 
 /* Lease with option 51 = lease_s and, when non-zero, 58 and 59. */
 static void times_of(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s, struct dhcp_lease *lease)

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "dhcp4/packet.h"
@@ -42,25 +41,6 @@ void link_init(struct lease_link *link, struct loop *loop, const char *key, cons
 
 /* ---- sockets ---- */
 
-static void close_source(struct lease_link *link, struct loop_source *source)
-{
-	if (source->fd < 0)
-		return;
-	loop_remove(link->loop, source);
-	closer_close(source->fd);
-	source->fd = -1;
-}
-
-static int watch(struct lease_link *link, struct loop_source *source, int fd, loop_handler handler)
-{
-	*source = (struct loop_source){ .fd = fd, .handler = handler, .data = link };
-	if (loop_add(link->loop, source, EPOLLIN) == 0)
-		return 0;
-	closer_close(fd);
-	source->fd = -1;
-	return -EIO;
-}
-
 static int open_packet(struct lease_link *link)
 {
 	int fd;
@@ -71,7 +51,7 @@ static int open_packet(struct lease_link *link)
 	if (fd < 0)
 		return fd;
 	link->filter_xid = link->xid;
-	return watch(link, &link->packet, fd, on_packet);
+	return closer_watch(link->loop, &link->packet, fd, on_packet, link);
 }
 
 /* The socket's filter passes one transaction; the xid changes per exchange. */
@@ -90,7 +70,7 @@ static int open_udp(struct lease_link *link, const struct dhcp_output *out)
 	if (link->udp.fd >= 0)
 		return 0;
 	fd = podnet_udp_socket(link->netns_path, link->ifname, out->src, out->dst);
-	return fd < 0 ? fd : watch(link, &link->udp, fd, on_udp);
+	return fd < 0 ? fd : closer_watch(link->loop, &link->udp, fd, on_udp, link);
 }
 
 /* ---- states ---- */
@@ -123,11 +103,11 @@ static void enter(struct lease_link *link, enum link_state state)
 	switch (state) {
 	case LINK_IDLE:
 	case LINK_VIA_MASTER:
-		close_source(link, &link->packet);
-		close_source(link, &link->udp);
+		closer_unwatch(link->loop, &link->packet);
+		closer_unwatch(link->loop, &link->udp);
 		break;
 	case LINK_BROADCAST:
-		close_source(link, &link->udp);
+		closer_unwatch(link->loop, &link->udp);
 		break;
 	case LINK_RENEWING:
 		if (open_packet(link) < 0)
@@ -168,9 +148,9 @@ static size_t frame(const struct dhcp_output *out, uint8_t datagram[DHCP_PACKET_
 static void close_unkept(struct lease_link *link)
 {
 	if (link->state == LINK_IDLE)
-		close_source(link, &link->packet);
+		closer_unwatch(link->loop, &link->packet);
 	if (link->state != LINK_RENEWING)
-		close_source(link, &link->udp);
+		closer_unwatch(link->loop, &link->udp);
 }
 
 static int send_framed(struct lease_link *link, const uint8_t *to, const struct dhcp_output *out)

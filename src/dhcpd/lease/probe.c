@@ -1,6 +1,4 @@
-#include <errno.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "dhcp4/acd.h"
 #include "dhcpd/closer.h"
@@ -36,11 +34,7 @@ void probe_init(struct lease_probe *p, struct loop *loop, const char *key, const
 
 void probe_stop(struct lease_probe *p)
 {
-	if (p->arp.fd >= 0) {
-		loop_remove(p->loop, &p->arp);
-		closer_close(p->arp.fd);
-		p->arp.fd = -1;
-	}
+	closer_unwatch(p->loop, &p->arp);
 	p->phase = PROBE_IDLE;
 	p->at = UINT64_MAX;
 }
@@ -75,14 +69,8 @@ int probe_start(struct lease_probe *p, const char *netns_path, struct in_addr ad
 {
 	int fd = podnet_arp_socket(netns_path, p->ifindex);
 
-	if (fd < 0)
+	if (fd < 0 || (fd = closer_watch(p->loop, &p->arp, fd, on_arp, data)) < 0)
 		return fd;
-	p->arp = (struct loop_source){ .fd = fd, .handler = on_arp, .data = data };
-	if (loop_add(p->loop, &p->arp, EPOLLIN) < 0) {
-		closer_close(fd);
-		p->arp.fd = -1;
-		return -EIO;
-	}
 	p->phase = PROBE_PROBING;
 	p->address = address;
 	p->window_ms = window_ms;
