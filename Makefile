@@ -44,8 +44,15 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now
 PLUGIN_LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 endif
 
+# The version every binary reports: VERSION, and the commit when built from git.
+# version.c is rewritten only when the text changes, so nothing relinks needlessly.
+VERSION_TEXT := $(shell cat VERSION)$(shell git describe --always --dirty --match=NONE 2>/dev/null | sed 's/^/+g/')
+VERSION_C := $(BUILD)/version.c
+$(shell mkdir -p $(BUILD) && printf 'const char cnt_version[] = "%s";\n' '$(VERSION_TEXT)' | cmp -s - $(VERSION_C) || \
+	printf 'const char cnt_version[] = "%s";\n' '$(VERSION_TEXT)' >$(VERSION_C))
+
 CNI_SRCS := $(wildcard src/cni/*.c) $(wildcard src/util/*.c) $(wildcard src/netns/*.c) $(wildcard src/rtnl/*.c) $(wildcard src/dhcp4/*.c)
-CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
+CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/version.o
 CNI_LIB := $(BUILD)/libcnicore.a
 
 MACVLAN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/macvlan/*.c))
@@ -65,6 +72,9 @@ FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all unit-tests check fuzz clean
 all: $(PLUGINS) $(TOOLS)
+
+$(BUILD)/version.o: $(VERSION_C)
+	@$(CC) $(ALL_CFLAGS) -include util/version.h -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
