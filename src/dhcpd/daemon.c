@@ -18,6 +18,7 @@
 #include "dhcpd/restore.h"
 #include "dhcpd/server.h"
 #include "dhcpd/state.h"
+#include "dhcpd/state_place.h"
 #include "dhcpd/sweep.h"
 #include "util/macro.h"
 
@@ -136,6 +137,22 @@ static int lock_state(const char *dir)
 	return r;
 }
 
+/* Where records live (state_place.h), locked, with those an earlier run kept in the
+ * other place taken over. */
+static int place_state(struct daemon_options *opt)
+{
+	char chosen[PATH_MAX], other[PATH_MAX];
+
+	state_place_choose(opt->state_dir, opt->state_dir_given, opt->socket_path, chosen, other);
+	snprintf(opt->state_dir, sizeof(opt->state_dir), "%s", chosen);
+	int fd = lock_state(opt->state_dir);
+	if (fd >= 0 && other[0] && strcmp(other, opt->state_dir) != 0)
+		state_take_over(opt->state_dir, other);
+	if (fd >= 0)
+		log_info("lease records are kept in %s", opt->state_dir);
+	return fd;
+}
+
 /* Saved leases first (a DEL arriving on the socket finds them), then the socket; the
  * pidfile is written between bind and listen: whoever can connect can also read it. */
 static int serve(struct daemon *d)
@@ -168,7 +185,7 @@ int daemon_main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	raise_fd_limit();
-	_cleanup_close_ int state_lock_fd = lock_state(d.opt.state_dir);
+	_cleanup_close_ int state_lock_fd = place_state(&d.opt);
 	if (state_lock_fd < 0)
 		return 1;
 	if ((r = loop_init(&d.loop)) < 0 || (r = watch_signals(&d)) < 0 || (r = closer_start()) < 0) {

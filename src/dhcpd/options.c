@@ -33,7 +33,9 @@ static const char usage[] =
 	"  --socket-group GROUP  members of GROUP may call the daemon too (socket mode 0660);\n"
 	"                        otherwise only root (mode 0600)\n"
 	"  --state-dir PATH      where leases are kept across restarts, one file each\n"
-	"                        (default " DHCP_DEFAULT_STATE_DIR ", under -hostprefix too)\n"
+	"                        (default " DHCP_DEFAULT_STATE_DIR ", under -hostprefix too;\n"
+	"                        in a container that does not mount it from the host, the\n"
+	"                        directory dhcp-leases beside the socket instead)\n"
 	"  --log-level LEVEL     error, warning, info (default) or debug: every DHCP state\n"
 	"                        transition and dropped packet\n"
 	"  --help                this text\n"
@@ -82,8 +84,10 @@ static int parse_flag(struct flag_reader *r, struct daemon_options *opt, const c
 		return (opt->pidfile = flag_value(r)) ? 0 : -1;
 	if (flag_is(r, "hostprefix"))
 		return (opt->hostprefix = flag_value(r)) ? 0 : -1;
-	if (flag_is(r, "state-dir"))
+	if (flag_is(r, "state-dir")) {
+		opt->state_dir_given = true;
 		return (*state_dir = flag_value(r)) ? 0 : -1;
+	}
 	if (flag_is(r, "broadcast")) {
 		opt->broadcast = flag_bool(r);
 		return 0;

@@ -14,6 +14,7 @@ struct daemon_options {
 	const char *pidfile;
 	const char *hostprefix; /* "" or e.g. "/host": put before every netns path */
 	char state_dir[PATH_MAX]; /* with the host prefix */
+	bool state_dir_given;     /* by --state-dir, not the default */
 	bool broadcast;
 	int64_t timeout_ms;        /* -timeout: the first retransmission waits at most this */
 	int64_t resend_max_ms;     /* -resendmax: the longest wait between retransmissions */

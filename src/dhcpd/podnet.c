@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -19,6 +20,7 @@
 #include "netns/netns.h"
 #include "rtnl/addr.h"
 #include "rtnl/socket.h"
+#include "util/fs.h"
 #include "util/mac.h"
 #include "util/macro.h"
 
@@ -37,19 +39,29 @@ static bool is_own_netns(int netns)
 	       pod.st_ino == own.st_ino;
 }
 
+/* A path in the host's file system, seen from a daemon that sees the host at `root`:
+ * resolved there, so that the host's own links (/var/run -> /run) stay in it. */
+static char *under_root(const char *root, const char *netns)
+{
+	char path[PATH_MAX], *joined = NULL;
+
+	if (fs_resolve_under(root, netns, path, sizeof(path)) == 0)
+		return strdup(path);
+	/* Too long or too many links: opening it says so, as for any bad path. */
+	return asprintf(&joined, "%s%s", root, netns) < 0 ? NULL : joined;
+}
+
 char *podnet_netns_path(const char *hostprefix, const char *netns)
 {
-	char *path = NULL;
-
-	if (!*hostprefix && access(netns, F_OK) < 0 && errno == ENOENT) {
-		if (asprintf(&path, "/proc/1/root%s", netns) < 0)
-			return NULL;
-		if (access(path, F_OK) == 0)
+	if (*hostprefix)
+		return under_root(hostprefix, netns);
+	if (access(netns, F_OK) < 0 && errno == ENOENT) {
+		char *path = under_root("/proc/1/root", netns);
+		if (!path || access(path, F_OK) == 0)
 			return path;
 		free(path);
-		path = NULL;
 	}
-	return asprintf(&path, "%s%s", hostprefix, netns) < 0 ? NULL : path;
+	return strdup(netns);
 }
 
 int podnet_netns_ino(const char *netns_path, uint64_t *ino)

@@ -46,7 +46,8 @@ int podnet_udp_socket(const char *netns_path, const char *ifname, struct in_addr
 /* Where the daemon opens a pod's namespace that the runtime named `netns`: under
  * `hostprefix` when one is given; else at `netns`, or, when this mount namespace does
  * not show it (a daemon in a container with hostPID but no mount of the host's
- * /var/run/netns), in the host's view of it through /proc/1/root. NULL: no memory. */
+ * /var/run/netns), in the host's view of it through /proc/1/root. Under either, the
+ * path is resolved as the host resolves it (fs_resolve_under). NULL: no memory. */
 char *podnet_netns_path(const char *hostprefix, const char *netns);
 
 /* 0 when the namespace file exists, -ENOENT when the pod is gone. */

@@ -20,13 +20,10 @@
 #define RECORD_SIZE_MAX (256 * 1024)
 #define WHY_MAX 160
 
-int state_init(const char *dir)
+static int check_owner(const char *dir)
 {
 	struct stat st;
-	int r = mkdir_p(dir, 0700);
 
-	if (r < 0)
-		return r;
 	if (stat(dir, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
@@ -36,6 +33,12 @@ int state_init(const char *dir)
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return -EPERM;
 	return 0;
+}
+
+int state_init(const char *dir)
+{
+	int r = mkdir_p(dir, 0700);
+	return r < 0 ? r : check_owner(dir);
 }
 
 int state_lock(const char *dir)
@@ -202,5 +205,53 @@ int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void 
 		json_decref(record);
 	}
 	closedir(d);
+	return 0;
+}
+
+struct take_over {
+	const char *to, *from;
+	unsigned moved, failed;
+};
+
+static void move_record(json_t *record, void *ctx)
+{
+	struct take_over *t = ctx;
+	const char *key = json_string_value(json_object_get(record, "key"));
+	int r = state_save(t->to, key, record);
+
+	if (r == 0)
+		r = state_remove(t->from, key);
+	if (r < 0) {
+		log_error("state %s: cannot move the record of %s to %s: %s", t->from, key, t->to, strerror(-r));
+		t->failed++;
+	} else {
+		t->moved++;
+	}
+}
+
+int state_take_over(const char *dir, const char *from)
+{
+	struct take_over t = { .to = dir, .from = from };
+	int r = check_owner(from);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EPERM) {
+		log_error("records in %s are not taken over: the directory is not root's alone", from);
+		return r;
+	}
+	_cleanup_close_ int lock = r < 0 ? r : state_lock(from);
+	if (lock == -EWOULDBLOCK) {
+		log_info("%s belongs to another running dhcp daemon: its records stay there", from);
+		return 0;
+	}
+	if (lock < 0 || (r = state_load_all(from, move_record, &t)) < 0) {
+		log_error("cannot take over the records in %s: %s", from, strerror(lock < 0 ? -lock : -r));
+		return lock < 0 ? lock : r;
+	}
+	if (t.moved)
+		log_info("took over %u lease records from %s into %s", t.moved, from, dir);
+	if (!t.failed)
+		rmdir(from); /* fails, rightly, while anything is left there */
 	return 0;
 }

@@ -18,3 +18,7 @@ int state_remove(const char *dir, const char *key);
  * following links or blocking), of a sane size, a JSON object named for its own key.
  * Others are logged and renamed aside (".bad"), neither lost nor acted on. */
 int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void *ctx);
+/* Moves every trusted record of `from` (another daemon's directory that is not in
+ * use: it is locked while this runs) into `dir`, then removes `from` if it is empty.
+ * A missing `from` is success. */
+int state_take_over(const char *dir, const char *from);
