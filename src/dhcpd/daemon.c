@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dhcpd/adopt.h"
 #include "dhcpd/closer.h"
 #include "dhcpd/daemon.h"
 #include "dhcpd/leases.h"
@@ -161,6 +162,7 @@ static int serve(struct daemon *d)
 
 	leases_init(&d->leases, &d->loop, d->opt.state_dir);
 	restore_leases(&d->leases, &d->opt);
+	adopt_from_cni_cache(&d->leases, &d->opt);
 	sweep_init(&d->sweep, loop_now_ms());
 	d->methods = (struct methods){ .leases = &d->leases, .opt = &d->opt };
 	server_init(&d->server, &d->loop, d->opt.socket_path, d->opt.has_socket_group ? &d->opt.socket_group : NULL,

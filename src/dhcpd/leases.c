@@ -26,6 +26,10 @@ static bool answer(void *ctx, struct lease *lease, const struct cni_error *failu
 {
 	struct lease_slot *slot = ctx;
 
+	if (slot->release_when_bound) {
+		slot->reclaimed = failure ? -1 : 1;
+		return true; /* the address is on the pod already */
+	}
 	if (slot->n_waiters == 0)
 		return false;
 	json_t *response = outcome_json(lease, failure);
@@ -114,6 +118,12 @@ int leases_wait(struct lease_slot *slot, struct conn *conn)
 	return 0;
 }
 
+int leases_release_when_bound(struct lease_slot *slot, struct conn *conn)
+{
+	slot->release_when_bound = true;
+	return leases_wait(slot, conn);
+}
+
 uint64_t leases_next_deadline(const struct leases *t)
 {
 	uint64_t next = UINT64_MAX;
@@ -139,8 +149,35 @@ static void slot_free(struct lease_slot *slot)
 	free(slot);
 }
 
+/* Outside the lease's own call chain: lease_release may not run inside its answer. */
+static void finish_reclaim(struct lease_slot *slot)
+{
+	struct conn *waiters[LEASE_MAX_WAITERS];
+	size_t n = slot->n_waiters;
+	bool confirmed = slot->reclaimed > 0;
+
+	memcpy(waiters, slot->waiters, n * sizeof(waiters[0]));
+	slot->n_waiters = 0;
+	slot->reclaimed = 0;
+	slot->release_when_bound = false;
+	if (confirmed)
+		lease_release(slot->lease, loop_now_ms(), "DEL");
+	else
+		log_warning("%s: no server confirmed the lease this daemon has no record of: it cannot be "
+			    "released, and ends at the server when its time runs out",
+			    lease_key(slot->lease));
+	for (size_t i = 0; i < n; i++) {
+		conn_reply(waiters[i], json_pack("{s:{}}", "result"));
+		conn_unref(waiters[i]);
+	}
+}
+
 void leases_reap(struct leases *t)
 {
+	for (struct lease_slot *slot = t->slots; slot; slot = slot->next)
+		if (slot->reclaimed)
+			finish_reclaim(slot);
+
 	for (struct lease_slot **p = &t->slots; *p;) {
 		struct lease_slot *slot = *p;
 		if (!slot->ended) {

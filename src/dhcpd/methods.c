@@ -12,6 +12,7 @@
 #include "dhcpd/lease/sync.h"
 #include "dhcpd/methods.h"
 #include "dhcpd/podnet.h"
+#include "dhcpd/reclaim.h"
 #include "util/macro.h"
 
 /* ---- the attachment a call is about ---- */
@@ -172,14 +173,36 @@ static void allocate(struct methods *m, json_t *params, struct conn *conn)
 
 /* ---- DHCP.Release, DHCP.Check ---- */
 
+/* A reclaim that outlasts this would outlast the plugin's wait for the DEL. */
+#define RECLAIM_TIMEOUT_MS 5000
+
+/* A DEL of a lease with no record, whose pod still holds the address (reclaim.h): it
+ * is released once the server confirms it. False when there is nothing to release. */
+static bool reclaim_to_release(struct methods *m, const struct call *call, struct conn *conn)
+{
+	const struct reclaim_names names = {
+		.container_id = call->container_id, .network = call->network, .ifname = call->ifname, .netns = call->netns,
+	};
+
+	/* Nothing ties a pod without a record to a caller: only root may name it. */
+	if (!conn_caller_is_root(conn))
+		return false;
+	struct lease_slot *slot = reclaim_start(m->leases, m->opt, &names, call->config, call->args, RECLAIM_TIMEOUT_MS);
+	return slot && !lease_ended(slot->lease) && leases_release_when_bound(slot, conn) == 0;
+}
+
 /* Unicast DHCPRELEASE, then forget; releasing nothing is success. */
 static void release(struct methods *m, json_t *params, struct conn *conn)
 {
 	struct lease_slot *slot = NULL;
+	struct cni_error err = { 0 };
+	struct call call;
 
 	const char *netns = json_string_value(json_object_get(params, "netns"));
 
 	if (!find_call(m, params, conn, &slot))
+		return;
+	if (!slot && parse_call(params, false, &call, &err) == 0 && reclaim_to_release(m, &call, conn))
 		return;
 	/* Another pod's lease, named by its key alone, is not a member's to give back. */
 	if (slot && !conn_caller_is_root(conn) && (!netns || strcmp(netns, lease_spec(slot->lease)->netns) != 0)) {

@@ -36,6 +36,10 @@ static const char usage[] =
 	"                        (default " DHCP_DEFAULT_STATE_DIR ", under -hostprefix too;\n"
 	"                        in a container that does not mount it from the host, the\n"
 	"                        directory dhcp-leases beside the socket instead)\n"
+	"  --cni-cache-dir DIR   the runtimes' CNI cache (default " DHCP_DEFAULT_CNI_CACHE_DIR ", under\n"
+	"                        -hostprefix too, or seen through /proc/1/root): at start, pods\n"
+	"                        found there with a lease but no record (made by the reference\n"
+	"                        daemon before an upgrade) are adopted and renewed; \"\" for none\n"
 	"  --log-level LEVEL     error, warning, info (default) or debug: every DHCP state\n"
 	"                        transition and dropped packet\n"
 	"  --help                this text\n"
@@ -88,6 +92,8 @@ static int parse_flag(struct flag_reader *r, struct daemon_options *opt, const c
 		opt->state_dir_given = true;
 		return (*state_dir = flag_value(r)) ? 0 : -1;
 	}
+	if (flag_is(r, "cni-cache-dir"))
+		return (opt->cni_cache_dir = flag_value(r)) ? 0 : -1;
 	if (flag_is(r, "broadcast")) {
 		opt->broadcast = flag_bool(r);
 		return 0;
@@ -119,6 +125,7 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opt)
 
 	*opt = (struct daemon_options){
 		.hostprefix = "",
+		.cni_cache_dir = DHCP_DEFAULT_CNI_CACHE_DIR,
 		.timeout_ms = 10000,
 		.resend_max_ms = 62000,
 		/* The reference waits 208 s; kubelet gives a RunPodSandbox 2 minutes

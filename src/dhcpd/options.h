@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define DHCP_DEFAULT_STATE_DIR "/var/lib/cni/dhcp"
+#define DHCP_DEFAULT_CNI_CACHE_DIR "/var/lib/cni"
 
 struct daemon_options {
 	char socket_path[PATH_MAX]; /* with the host prefix */
@@ -15,6 +16,7 @@ struct daemon_options {
 	const char *hostprefix; /* "" or e.g. "/host": put before every netns path */
 	char state_dir[PATH_MAX]; /* with the host prefix */
 	bool state_dir_given;     /* by --state-dir, not the default */
+	const char *cni_cache_dir; /* libcni's cache, where leases without a record are found; "": none */
 	bool broadcast;
 	int64_t timeout_ms;        /* -timeout: the first retransmission waits at most this */
 	int64_t resend_max_ms;     /* -resendmax: the longest wait between retransmissions */

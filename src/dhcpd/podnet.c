@@ -305,6 +305,31 @@ int podnet_address_remove(const char *netns_path, const char *ifname, const stru
 	return with_pod_link(netns_path, ifname, remove_address, addr);
 }
 
+struct first_args {
+	struct in_addr *out;
+};
+
+static int first_ipv4(struct nl_sock *sk, int index, const void *arg)
+{
+	const struct first_args *a = arg;
+	_cleanup_free_ struct addr_entry *addrs = NULL;
+	size_t count = 0;
+	int r = addr_list(sk, AF_INET, index, &addrs, &count);
+
+	if (r < 0)
+		return r;
+	if (count == 0)
+		return -EADDRNOTAVAIL;
+	*a->out = addrs[0].prefix.addr.v4;
+	return 0;
+}
+
+int podnet_address_first(const char *netns_path, const char *ifname, struct in_addr *addr)
+{
+	struct first_args a = { .out = addr };
+	return with_pod_link(netns_path, ifname, first_ipv4, &a);
+}
+
 struct ensure_args {
 	const struct cni_result *result;
 	uint32_t valid_s;

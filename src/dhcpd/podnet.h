@@ -67,6 +67,8 @@ int podnet_address_lifetime(const char *netns_path, const char *ifname, const st
  * (after a restart that outlived the lease, or when the server moved the lease). */
 int podnet_address_ensure(const char *netns_path, const char *ifname, const struct cni_result *result,
 			  uint32_t valid_s);
+/* The first IPv4 address on the pod's interface; -EADDRNOTAVAIL when it has none. */
+int podnet_address_first(const char *netns_path, const char *ifname, struct in_addr *addr);
 int podnet_address_remove(const char *netns_path, const char *ifname, const struct ip_prefix *addr);
 
 /* A DHCP datagram (IPv4/UDP framed) out of `master` in the daemon's own namespace:

@@ -12,6 +12,7 @@
 #include "dhcpd/log.h"
 #include "dhcpd/state.h"
 #include "util/fs.h"
+#include "util/json_file.h"
 #include "util/macro.h"
 
 #define RECORD_SUFFIX ".json"
@@ -135,34 +136,6 @@ static void set_aside(int dir_fd, const char *dir, const char *name, const char 
 		log_error("state %s/%s: cannot move it aside: %s", dir, name, strerror(errno));
 }
 
-/* Opened so that it cannot block or lead elsewhere: a regular file of a sane size. */
-static json_t *read_record(int dir_fd, const char *name, char why[WHY_MAX])
-{
-	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	json_error_t jerr = { 0 };
-	struct stat st;
-
-	if (fd < 0) {
-		snprintf(why, WHY_MAX, "is unreadable (%s)", strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, WHY_MAX, "is not a regular file");
-		return NULL;
-	}
-	if (st.st_size > RECORD_SIZE_MAX) {
-		snprintf(why, WHY_MAX, "is larger than any record (%lld bytes)", (long long)st.st_size);
-		return NULL;
-	}
-	json_t *record = json_loadfd(fd, 0, &jerr);
-	if (!json_is_object(record)) {
-		json_decref(record);
-		snprintf(why, WHY_MAX, "is unreadable (%s)", jerr.text[0] ? jerr.text : "not a JSON object");
-		return NULL;
-	}
-	return record;
-}
-
 /* The file's name is its key's: a record moved or copied under another name would be
  * acted on, and then never be removed. */
 static bool named_by_its_key(json_t *record, const char *name)
@@ -192,7 +165,7 @@ int state_load_all(const char *dir, void (*fn)(json_t *record, void *ctx), void 
 		}
 		if (!is_record(entry->d_name))
 			continue;
-		json_t *record = read_record(dirfd(d), entry->d_name, why);
+		json_t *record = json_file_read(dirfd(d), entry->d_name, RECORD_SIZE_MAX, why, sizeof(why));
 		if (record && !named_by_its_key(record, entry->d_name)) {
 			snprintf(why, WHY_MAX, "is named for another key than its own");
 			json_decref(TAKE_PTR(record));

@@ -80,6 +80,9 @@ class DhcpDaemon:
         if supports_state_dir(self.binary):
             self.state_dir = Path(state_dir or lab.workdir / "dhcp-state")
             self.argv += ["--state-dir", str(self.state_dir)]
+        # Nor does it adopt pods from the host's CNI cache, only from the lab's.
+        if "--cni-cache-dir" not in flags and "--cni-cache-dir" in daemon_help(self.binary):
+            self.argv += ["--cni-cache-dir", str(lab.workdir / "cni-cache")]
         self.argv += list(flags)
         self.process: Process = lab.start_process(self.argv, self.netns, name="dhcp-daemon")
         if wait:

@@ -136,6 +136,16 @@ void lease_start(struct lease *l, uint64_t now)
 	pump(l, now);
 }
 
+void lease_reclaim(struct lease *l, uint64_t now, struct in_addr addr)
+{
+	char text[INET_ADDRSTRLEN];
+
+	log_info("%s: asking for %s again, a lease this daemon has no record of", l->key,
+		 inet_ntop(AF_INET, &addr, text, sizeof(text)));
+	dhcp_client_start_reboot(&l->client, now, addr);
+	pump(l, now);
+}
+
 void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved, bool lost)
 {
 	dhcp_client_resume(&l->client, now, saved, lost);

@@ -49,6 +49,10 @@ void lease_free(struct lease *lease);
 
 /* INIT: a DHCPDISCOVER now. */
 void lease_start(struct lease *lease, uint64_t now);
+/* INIT-REBOOT for `addr`, a lease the pod holds that this daemon has no record of
+ * (taken by the reference daemon, or a record lost): the server confirms it, with its
+ * identifier, so that it can be renewed or released. */
+void lease_reclaim(struct lease *lease, uint64_t now, struct in_addr addr);
 /* A lease saved by an earlier run: renewed from where time puts it, or asked for
  * again if it ended or a DHCPNAK refused it (`lost`); the pod's address is put back.
  * When the pod is gone (lease_lose_pod first) it is only taken back, to be released. */
