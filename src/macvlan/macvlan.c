@@ -203,12 +203,27 @@ static int fill_result(const struct cni_call *call, const struct link_info *link
 	return 0;
 }
 
+/* ipam.priority is the metric of the IPAM plugin's routes. A result before 1.1.0
+ * cannot carry a route's priority, so the one the IPAM plugin returned lost it: the
+ * routes on the pod take it from the configuration all the same. */
+static void apply_ipam_priority(const struct cni_call *call, struct cni_result *result)
+{
+	json_int_t priority = json_integer_value(json_object_get(call->conf.ipam, "priority"));
+
+	if (call->conf.version >= CNI_VERSION_1_1_0 || priority <= 0 || priority > 0x7fffffff)
+		return;
+	for (size_t i = 0; i < result->n_routes; i++)
+		if (!result->routes[i].priority)
+			result->routes[i].priority = (int)priority;
+}
+
 /* IPAM has given addresses: put them on the link, or undo the allocation. */
 static int add_with_ipam(const struct cni_call *call, const struct namespaces *ns, const struct link_info *link,
 			 struct cni_result *result, struct cni_error *err)
 {
 	if (cni_ipam_exec(call, CNI_CMD_ADD, result, err) < 0)
 		return -1;
+	apply_ipam_priority(call, result);
 	if (result->n_ips == 0)
 		cni_error_set(err, CNI_ERR_IPAM, "IPAM plugin %s returned no IP address", call->conf.ipam_type);
 	else if (configure_interface(ns->pod, ns->pod_fd, link, result, call->env.netns, err) == 0)

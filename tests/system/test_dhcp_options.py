@@ -79,11 +79,17 @@ def test_without_classless_routes_the_router_is_the_default_route(lab, macvlan, 
     assert find_route(pod, "default")["gateway"] == lab.router
 
 
-def test_priority_sets_route_metrics(lab, macvlan, pod, dhcp_daemon):
+@pytest.mark.parametrize("version", ["1.1.0", "1.0.0", "0.3.1"])
+def test_priority_sets_route_metrics(lab, macvlan, pod, dhcp_daemon, version):
+    """Whatever the cniVersion: a result before 1.1.0 cannot carry a route's priority,
+    but the routes on the pod take it all the same, and no route is doubled (the
+    daemon keeps the pod's routes with the lease's metric)."""
     lab.start_dnsmasq(classless_routes=[*classless(lab), ("0.0.0.0/0", lab.router)])
-    result = macvlan.add(dhcp_conf(lab, dhcp_daemon, "1.1.0", priority=50), pod)
-    assert [r.get("priority") for r in result["routes"]] == [50, 50, 50], result
+    result = macvlan.add(dhcp_conf(lab, dhcp_daemon, version, priority=50), pod)
+    want = [50, 50, 50] if version == "1.1.0" else [None, None, None]
+    assert [r.get("priority") for r in result["routes"]] == want, result
     routes = routes_by_dst(pod)
+    assert len(pod.routes(4)) == len(routes), pod.routes(4)
     for dst in ("10.250.0.0/16", "10.251.0.0/16", "default"):
         assert routes[dst].get("metric") == 50, routes[dst]
     # The subnet route the kernel made for the address is not ours to change.
