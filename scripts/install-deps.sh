@@ -20,9 +20,14 @@ packages=(
 	file
 	# a real CNI runtime for the system tests
 	podman runc busybox-static
+	# a Kubernetes runtime for the system tests: containerd's CRI, driven by a client
+	# compiled from tests/cri/api.proto (tests/system/test_cri_containerd.py)
+	containerd python3-grpc-tools python3-grpcio python3-protobuf
 	# the deployment checks: kubernetes-models validates the manifests (tests/deploy),
 	# systemd-analyze verifies the units
 	nodejs systemd
+	# the man pages' lint (tests/system/test_packaging.py)
+	groff-base mandoc
 )
 # The machine image ships NodeSource's nodejs, which includes npm (Debian's npm
 # package would conflict with it); on plain Debian, npm is a package of its own.
@@ -43,9 +48,12 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# isc-dhcp-server's package starts a system service that would listen on the
-# host's interfaces; the tests run their own instances inside namespaces.
-if command -v systemctl >/dev/null && systemctl is-enabled isc-dhcp-server >/dev/null 2>&1; then
-	systemctl disable --now isc-dhcp-server >/dev/null 2>&1 || true
-fi
+# isc-dhcp-server's and containerd's packages start system services (one would
+# listen on the host's interfaces); the tests run their own instances inside
+# namespaces.
+for service in isc-dhcp-server containerd; do
+	if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
+		systemctl disable --now "$service" >/dev/null 2>&1 || true
+	fi
+done
 echo "install-deps: done"
