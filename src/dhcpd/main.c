@@ -8,6 +8,7 @@
 #include "dhcp/plugin.h"
 #include "dhcp/query.h"
 #include "dhcpd/daemon.h"
+#include "util/version.h"
 
 static const struct cni_plugin dhcp_plugin = {
 	.name = "dhcp",
@@ -22,6 +23,7 @@ static const struct cni_plugin dhcp_plugin = {
 static const char usage[] =
 	"usage: dhcp daemon [flags]      the node daemon (dhcp daemon --help)\n"
 	"       dhcp status|list [flags] ask a running daemon (-socketpath PATH, --json)\n"
+	"       dhcp --version           the release this binary was built from\n"
 	"       dhcp                     the CNI IPAM plugin, as a container runtime runs it\n";
 
 int main(int argc, char **argv)
@@ -35,6 +37,10 @@ int main(int argc, char **argv)
 		return query_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("dhcp %s\n", cnt_version);
 		return 0;
 	}
 	fprintf(stderr, "dhcp: unknown command \"%s\"\n%s", argv[1], usage);

@@ -22,6 +22,9 @@
 // - CNI configurations (the ConfigMap's *.conflist/*.conf, a NAD's spec.config):
 //   JSON of the shape our macvlan + dhcp accept; the system tests run them through
 //   the real plugins.
+// - cni-install's arguments: a container that installs a configuration (--conf-source)
+//   says whether it is the node's default network (--primary or --secondary), as the
+//   installer refuses to guess.
 // - Across documents: the DaemonSet's configMap volumes name a ConfigMap of the set
 //   in its namespace, and a --conf-source under such a volume names one of its keys.
 
@@ -222,6 +225,16 @@ function configMapChecks(doc) {
   return [errors, notes];
 }
 
+/** cni-install refuses a --conf-source whose role (--primary or --secondary) is not said. */
+function installerArgErrors(container, at) {
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  if (!argv.includes("--conf-source")) return [];
+  const roles = [...new Set(argv.filter((a) => a === "--primary" || a === "--secondary"))];
+  if (roles.length === 1) return [];
+  return [`${at}: --conf-source with ${roles.length ? roles.join(" and ") : "neither --primary nor --secondary"}: ` +
+    "cni-install needs exactly one (is the network the node's default?)"];
+}
+
 function podTemplateChecks(doc) {
   const errors = [], notes = [];
   const spec = doc.spec ?? {};
@@ -249,6 +262,7 @@ function podTemplateChecks(doc) {
       names.add(c.name);
       if (typeof c.name !== "string" || !DNS1123_LABEL.test(c.name)) errors.push(`${at}.name: not a DNS-1123 label`);
       if (!c.image) errors.push(`${at}.image: required`);
+      errors.push(...installerArgErrors(c, at));
       const mountPaths = new Set();
       (c.volumeMounts ?? []).forEach((m, j) => {
         if (!volumes.has(m.name)) errors.push(`${at}.volumeMounts[${j}].name: no volume "${m.name}" in spec.template.spec.volumes`);

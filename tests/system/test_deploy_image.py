@@ -4,8 +4,9 @@ The image is built once for the module, offline (`FROM scratch`, nothing to pull
 exactly as docs/deploy.md says: `podman build -f deploy/Containerfile -t
 localhost/cni-lan:test <repository root>`. Then:
 
-- the init container (the image's default command, cni-install) against a fake host
-  root: the plugins and the ConfigMap's conflist land there complete and executable;
+- the init container (the image's entrypoint, cni-install, with the manifest's
+  arguments) against a fake host root: the plugins and the ConfigMap's conflist land
+  there complete and executable;
   a second run changes nothing; a plugin that is executing while a new version is
   installed keeps running and no "text file busy" happens; --dry-run changes nothing.
 - the daemon container with the DaemonSet's own command, host namespaces and
@@ -38,8 +39,8 @@ from typing import Optional
 
 import pytest
 
-from deploy_helpers import DEPLOY_DIR, REPO_ROOT, configmap_conflist, ensure_node_project, find_document, for_lab, \
-    load_manifests, plugin_config
+from deploy_helpers import DEPLOY_DIR, MANIFEST_DIR, REPO_ROOT, configmap_conflist, ensure_node_project, \
+    find_document, for_lab, load_manifests, plugin_config
 from dhcp_fixtures import lease_active, lease_released, socket_accepts
 from lab import Netns, Process, TempDir, run, unique_id, wait_until
 from podman_env import cgroup_mount_commands, write_config
@@ -166,8 +167,9 @@ def image(podman, host_holder, build_dir):
 
 @pytest.fixture(scope="module")
 def manifests():
+    """The default manifest's documents: the DaemonSet this image runs in."""
     ensure_node_project()
-    return load_manifests()
+    return load_manifests(MANIFEST_DIR / "cni-lan.yaml")
 
 
 @pytest.fixture
@@ -227,9 +229,14 @@ def daemon_container(manifests) -> dict:
     return daemon
 
 
+def init_args(manifests) -> list[str]:
+    """The init container's arguments to the image's entrypoint (cni-install)."""
+    return init_container(manifests)["args"]
+
+
 def run_installer(podman, holder, host: FakeHost, config_dir: Path, *args, extra_mounts=(), check=True):
-    """The init container as the DaemonSet mounts it; no args: the image's default
-    command (the manifest passes the same, checked below)."""
+    """The init container as the DaemonSet mounts it, running the image's entrypoint
+    with `args` (init_args(): the manifest's)."""
     mounts = [f"{host.bin_dir}:/host/opt/cni/bin", f"{host.conf_dir}:/host/etc/cni/net.d",
               f"{config_dir}:/etc/cni-lan:ro", *extra_mounts]
     argv = ["run", "--rm", "--network", "none"]
@@ -249,11 +256,11 @@ def test_image_holds_the_static_binaries_and_nothing_else(podman, host_holder, i
     inspected = json.loads(podman(host_holder, "image", "inspect", image.name).stdout)[0]
     config = inspected["Config"]
     assert config["Entrypoint"] == [f"{IMAGE_BIN}/cni-install"]
-    assert config["Cmd"] == ["--conf-source", "/etc/cni-lan/10-macvlan.conflist"]
-    # The manifest's init container runs the image's entrypoint with the same arguments,
-    # and its daemon container a binary that is in the image.
+    # The manifest's init container runs the image's entrypoint (with its own arguments,
+    # which say the network is the node's primary one), and its daemon container a
+    # binary that is in the image.
     install = init_container(manifests)
-    assert "command" not in install and install["args"] == config["Cmd"]
+    assert "command" not in install and "--primary" in install["args"] and install["args"] == config["Cmd"]
     assert daemon_container(manifests)["command"][0] == f"{IMAGE_BIN}/dhcp"
 
     assert image.files == ["opt", "opt/cni-lan", "opt/cni-lan/bin"] + sorted(f"opt/cni-lan/bin/{n}"
@@ -274,7 +281,7 @@ def test_init_container_installs_once_and_then_leaves_files_alone(podman, host_h
     host = FakeHost(workdir / "host")
     config_dir = configmap_volume(workdir / "configmap", key, conflist)
 
-    first = run_installer(podman, host_holder, host, config_dir)
+    first = run_installer(podman, host_holder, host, config_dir, *init_args(manifests))
     print(first.stdout, first.stderr)
     assert output_lines(first) == [
         f"installed /host/opt/cni/bin/macvlan ({(image.bin / 'macvlan').stat().st_size} bytes)",
@@ -295,7 +302,7 @@ def test_init_container_installs_once_and_then_leaves_files_alone(podman, host_h
     assert [p.name for p in host.conf_dir.iterdir()] == [key]
 
     before = host.snapshot()
-    second = run_installer(podman, host_holder, host, config_dir)
+    second = run_installer(podman, host_holder, host, config_dir, *init_args(manifests))
     assert output_lines(second) == ["unchanged /host/opt/cni/bin/macvlan", "unchanged /host/opt/cni/bin/dhcp",
                                     f"unchanged /host/etc/cni/net.d/{key}"], second.stdout
     assert host.snapshot() == before, "the second run touched files (inode, mtime, ctime or mode changed)"
@@ -309,7 +316,8 @@ def test_init_container_dry_run_changes_nothing(podman, host_holder, image, mani
     before = host.snapshot()
 
     done = podman(host_holder, "run", "--rm", "--network", "none", "-v", f"{host.root}:/host",
-                  "-v", f"{config_dir}:/etc/cni-lan:ro", image.name, "--dry-run", "--conf-source", f"/etc/cni-lan/{key}")
+                  "-v", f"{config_dir}:/etc/cni-lan:ro", image.name, "--dry-run", "--conf-source", f"/etc/cni-lan/{key}",
+                  "--primary")
     assert output_lines(done) == [
         f"would install /host/opt/cni/bin/macvlan from {IMAGE_BIN}/macvlan",
         f"would install /host/opt/cni/bin/dhcp from {IMAGE_BIN}/dhcp",
@@ -328,7 +336,7 @@ def test_init_container_recovers_from_a_killed_install(podman, host_holder, imag
     for path in leftovers:
         path.write_bytes(b"\x7fELF half a file")
 
-    done = run_installer(podman, host_holder, host, config_dir, check=False)
+    done = run_installer(podman, host_holder, host, config_dir, *init_args(manifests), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     for name in PLUGINS:
         assert filecmp.cmp(host.bin_dir / name, image.bin / name, shallow=False), name
@@ -340,13 +348,13 @@ def test_init_container_restores_a_lost_execute_bit(podman, host_holder, image, 
     key, conflist = configmap_conflist(manifests)
     host = FakeHost(workdir / "host")
     config_dir = configmap_volume(workdir / "configmap", key, conflist)
-    run_installer(podman, host_holder, host, config_dir)
+    run_installer(podman, host_holder, host, config_dir, *init_args(manifests))
     (host.bin_dir / "dhcp").chmod(0o644)
     (host.conf_dir / key).chmod(0o600)
     unchanged = host.bin_dir / "macvlan"
     before = unchanged.stat()
 
-    done = run_installer(podman, host_holder, host, config_dir)
+    done = run_installer(podman, host_holder, host, config_dir, *init_args(manifests))
     assert output_lines(done) == [
         "unchanged /host/opt/cni/bin/macvlan",
         f"installed /host/opt/cni/bin/dhcp ({(image.bin / 'dhcp').stat().st_size} bytes)",
@@ -368,7 +376,7 @@ def test_init_container_replaces_a_running_plugin(podman, host_holder, image, ma
     key, conflist = configmap_conflist(manifests)
     host = FakeHost(workdir / "host")
     config_dir = configmap_volume(workdir / "configmap", key, conflist)
-    run_installer(podman, host_holder, host, config_dir)
+    run_installer(podman, host_holder, host, config_dir, *init_args(manifests))
     target = host.bin_dir / "dhcp"
     old_inode = target.stat().st_ino
 
@@ -394,7 +402,7 @@ def test_init_container_replaces_a_running_plugin(podman, host_holder, image, ma
         shutil.copy2(image.bin / "macvlan", new_bin / "macvlan")
         (new_bin / "dhcp").write_bytes((image.bin / "dhcp").read_bytes() + b"\0cnt: a new version\n")
         (new_bin / "dhcp").chmod(0o755)
-        args = ["--bin-source", "/new-bin", "--conf-source", f"/etc/cni-lan/{key}"]
+        args = ["--bin-source", "/new-bin", "--conf-source", f"/etc/cni-lan/{key}", "--primary"]
         mounts = [f"{new_bin}:/new-bin:ro"]
 
         # --dry-run first: says what would change, changes nothing.
@@ -485,7 +493,7 @@ def test_daemon_container_leases_for_a_pod(lab, dnsmasq, podman, host_holder, no
     key, conflist = configmap_conflist(manifests)
     host = FakeHost(workdir / "host")
     config_dir = configmap_volume(workdir / "configmap", key, conflist)
-    run_installer(podman, host_holder, host, config_dir)  # the init container first, as on a node
+    run_installer(podman, host_holder, host, config_dir, *init_args(manifests))  # the init container first
 
     name = f"{lab.id}-dhcp-daemon"
     podman(node_holder, *daemon_run_args(manifests, host, name))

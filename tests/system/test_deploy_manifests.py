@@ -7,17 +7,25 @@
 - The CNI configurations they carry work with our plugins: the ConfigMap's conflist
   (fed the way libcni feeds the single plugin of a list) and the NAD's config go
   through ADD and DEL of our macvlan + dhcp with our daemon, against dnsmasq in a lab.
+- The two DaemonSets are one: cni-lan.yaml (macvlan the node's primary network) and
+  cni-lan-plugins.yaml (plugins and daemon only, for Multus) differ in their init
+  container alone, and each init container's arguments, run through our cni-install
+  against a temporary node, do what the manifest says: the conflist as the primary
+  network, or no configuration at all.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from deploy_helpers import (MANIFEST_DIR, VALIDATOR, configmap_conflist, ensure_node_project, for_lab,
+from deploy_helpers import (MANIFEST_DIR, VALIDATOR, configmap_conflist, ensure_node_project, find_document, for_lab,
                             load_manifests, manifest_files, nad_config, plugin_config, run_node)
 from dhcp_fixtures import lease_active, lease_released
 from lab import TempDir, wait_until
@@ -50,13 +58,16 @@ def test_manifests_are_valid(node_project):
     ok = [line for line in done.stdout.splitlines() if line.startswith("ok ")]
     expected = [("cni-lan.yaml", "v1 ConfigMap kube-system/cni-lan-config"),
                 ("cni-lan.yaml", "apps/v1 DaemonSet kube-system/cni-lan"),
+                ("cni-lan-plugins.yaml", "apps/v1 DaemonSet kube-system/cni-lan"),
                 ("multus-network-attachment.yaml", "k8s.cni.cncf.io/v1 NetworkAttachmentDefinition default/lan")]
     for file, what in expected:
-        assert any(file in line and what in line for line in ok), f"{file}: {what} not checked:\n{done.stdout}"
-    assert {p.name for p in manifest_files()} == {"cni-lan.yaml", "multus-network-attachment.yaml"}, \
+        assert any(f"{file} " in line and what in line for line in ok), f"{file}: {what} not checked:\n{done.stdout}"
+    assert {p.name for p in manifest_files()} == {"cni-lan.yaml", "cni-lan-plugins.yaml",
+                                                  "multus-network-attachment.yaml"}, \
         "a new manifest: add what it holds to the expectations above"
-    assert len(ok) == 3 and "3 document(s) checked, 0 failure(s)" in done.stdout, done.stdout
-    assert "OpenAPI schema, no unknown fields" in ok[0] and "CNI config 10-macvlan.conflist" in ok[0]
+    assert len(ok) == 4 and "4 document(s) checked, 0 failure(s)" in done.stdout, done.stdout
+    [configmap] = [line for line in ok if "v1 ConfigMap" in line]
+    assert "OpenAPI schema, no unknown fields" in configmap and "CNI config 10-macvlan.conflist" in configmap
 
 
 # (file, text in it, replacement, what the validator must say). Each changes one thing.
@@ -82,9 +93,21 @@ BROKEN = {
         "cni-lan.yaml", "- { name: state, mountPath", "- { name: lease-state, mountPath",
         r'no volume "lease-state"'),
     "conf-source-not-in-configmap": (
-        "cni-lan.yaml", 'args: ["--conf-source", "/etc/cni-lan/10-macvlan.conflist"]',
-        'args: ["--conf-source", "/etc/cni-lan/macvlan.conflist"]',
+        "cni-lan.yaml", 'args: ["--conf-source", "/etc/cni-lan/10-macvlan.conflist", "--primary"]',
+        'args: ["--conf-source", "/etc/cni-lan/macvlan.conflist", "--primary"]',
         r'ConfigMap cni-lan-config has no key "macvlan\.conflist"'),
+    "conf-source-without-role": (
+        "cni-lan.yaml", '"/etc/cni-lan/10-macvlan.conflist", "--primary"]', '"/etc/cni-lan/10-macvlan.conflist"]',
+        r"initContainers\[0\]: --conf-source with neither --primary nor --secondary: cni-install needs exactly one"),
+    "conf-source-both-roles": (
+        "cni-lan.yaml", '"--primary"]', '"--primary", "--secondary"]',
+        r"initContainers\[0\]: --conf-source with --primary and --secondary"),
+    "plugins-only-misspelled-field": (
+        "cni-lan-plugins.yaml", "hostPID: true", "hostPid: true",
+        r"spec\.template\.spec\.hostPid: unknown field"),
+    "plugins-only-mount-without-volume": (
+        "cni-lan-plugins.yaml", "- { name: cni-bin, mountPath", "- { name: cni-conf, mountPath",
+        r'initContainers\[0\]\.volumeMounts\[0\]\.name: no volume "cni-conf"'),
     "conflist-not-json": (
         "cni-lan.yaml", '"mode": "bridge",\n          "ipam"', '"mode": "bridge"\n          "ipam"',
         r'data\["10-macvlan\.conflist"\]: not JSON'),
@@ -202,3 +225,99 @@ def test_deployed_configuration_add_del(lab, pod, dnsmasq, dhcp_daemon, build_di
     assert pod.link("eth0") is None
     assert dhcp_daemon.lease(CONTAINER_ID, name) is None, dhcp_daemon.list()
     wait_until(lambda: lease_released(dnsmasq, address), 10, f"dnsmasq to see {address} released")
+
+
+# ---------------------------------------------------------------- the two DaemonSets
+
+DAEMONSET_FILES = ("cni-lan.yaml", "cni-lan-plugins.yaml")
+IMAGE_INSTALLER = "/opt/cni-lan/bin/cni-install"  # the image's entrypoint (test_deploy_image checks it)
+
+
+@pytest.fixture(scope="module")
+def daemonsets(node_project):
+    """The DaemonSet of each manifest, by file name."""
+    return {name: find_document(load_manifests(MANIFEST_DIR / name), "DaemonSet") for name in DAEMONSET_FILES}
+
+
+def pod_spec(daemonset: dict) -> dict:
+    return daemonset["spec"]["template"]["spec"]
+
+
+def volumes(daemonset: dict) -> dict:
+    return {v["name"]: v for v in pod_spec(daemonset)["volumes"]}
+
+
+def without_installer(daemonset: dict) -> dict:
+    """The DaemonSet without what only its init container uses."""
+    spec = copy.deepcopy(daemonset["spec"])
+    for key in ("initContainers", "volumes"):
+        spec["template"]["spec"].pop(key)
+    return spec
+
+
+def test_plugins_only_daemonset_is_the_default_one_without_a_conflist(daemonsets):
+    primary, plugins = daemonsets["cni-lan.yaml"], daemonsets["cni-lan-plugins.yaml"]
+    # One DaemonSet under one name: applying either manifest replaces the other, so two
+    # daemons never share a node's socket and lease records.
+    assert plugins["metadata"] == primary["metadata"]
+    # The same pod but for the installer: the daemon container above all.
+    assert without_installer(plugins) == without_installer(primary)
+    [daemon] = pod_spec(plugins)["containers"]
+    for mount in daemon["volumeMounts"]:
+        assert volumes(plugins)[mount["name"]] == volumes(primary)[mount["name"]], mount["name"]
+
+    [install] = pod_spec(plugins)["initContainers"]
+    argv = install["command"] + install.get("args", [])
+    # The command is given whole: the image's default arguments (a --conf-source) never apply.
+    assert argv[0] == IMAGE_INSTALLER and "--conf-source" not in argv, argv
+    assert [m["name"] for m in install["volumeMounts"]] == ["cni-bin"]
+    assert set(volumes(plugins)) == {"cni-bin", "run-cni", "netns", "state"}
+    assert volumes(plugins)["cni-bin"] == volumes(primary)["cni-bin"]
+    # The default manifest says its network is the node's default.
+    [primary_install] = pod_spec(primary)["initContainers"]
+    assert "--primary" in primary_install["args"] and "--secondary" not in primary_install["args"]
+
+
+def installer_argv(install: dict, build_dir: Path, root: Path) -> list[str]:
+    """The init container's command line with our build's cni-install, every container
+    path (/host/..., the ConfigMap's /etc/cni-lan/...) moved under `root`. The
+    installer's default directories (/host/...) are given, moved, when the manifest
+    leaves them out: nothing can reach this machine's /host."""
+    assert "command" in install or "args" in install, "the image's default command would run"
+    argv = [*install.get("command", [IMAGE_INSTALLER]), *install.get("args", [])]
+    for flag, default in (("--cni-bin-dir", "/host/opt/cni/bin"), ("--cni-conf-dir", "/host/etc/cni/net.d")):
+        if flag not in argv:
+            argv += [flag, default]
+
+    def moved(arg: str) -> str:
+        if arg == IMAGE_INSTALLER:
+            return str(build_dir / "cni-install")
+        return f"{root}{arg}" if arg.startswith(("/host/", "/etc/cni-lan/")) else arg
+
+    return [moved(a) for a in argv]
+
+
+@pytest.mark.parametrize("file", DAEMONSET_FILES)
+def test_init_container_arguments_on_our_installer(daemonsets, manifests, build_dir, scratch, file):
+    [install] = pod_spec(daemonsets[file])["initContainers"]
+    key, conflist = configmap_conflist(manifests)
+    (scratch / "etc" / "cni-lan").mkdir(parents=True)
+    (scratch / "etc" / "cni-lan" / key).write_text(conflist)
+    bin_dir, conf_dir = scratch / "host" / "opt" / "cni" / "bin", scratch / "host" / "etc" / "cni" / "net.d"
+
+    done = subprocess.run(installer_argv(install, build_dir, scratch), capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Both install the plugins where the cni-bin volume is mounted.
+    [mount] = [m for m in install["volumeMounts"] if m["name"] == "cni-bin"]
+    assert Path(f"{scratch}{mount['mountPath']}") == bin_dir
+    for name in ("macvlan", "dhcp"):
+        assert (bin_dir / name).read_bytes() == (build_dir / name).read_bytes(), name
+    if file == "cni-lan.yaml":
+        # The primary network: its conflist, nothing warned about the order.
+        assert [p.name for p in conf_dir.iterdir()] == [key]
+        assert (conf_dir / key).read_text() == conflist
+        assert "sorts before" not in done.stderr, done.stderr
+    else:
+        assert not conf_dir.exists(), "the plugins-only installer wrote a network configuration"
