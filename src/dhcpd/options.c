@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dhcp/flags.h"
 #include "dhcp/rpc.h"
@@ -138,6 +139,14 @@ int daemon_options_parse(int argc, char **argv, struct daemon_options *opt)
 		int done = parse_flag(&r, opt, &socket_path, &state_dir);
 		if (done != 0)
 			return done;
+	}
+	/* Everything else goes under it: a mistyped prefix must not become new directories
+	 * on the container's own file system. */
+	struct stat st;
+	if (*opt->hostprefix && (stat(opt->hostprefix, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "dhcp daemon: -hostprefix %s is not a directory: it must be where this daemon sees the "
+				"host's root (a hostPath mount of /)\n", opt->hostprefix);
+		return -1;
 	}
 	if (opt->pidfile && opt->pidfile[0] != '/') {
 		fprintf(stderr, "dhcp daemon: -pidfile must be an absolute path\n");

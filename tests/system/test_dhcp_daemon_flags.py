@@ -3,6 +3,7 @@
 message and no socket; and the flags doing what they say (-timeout, -resendtimeout,
 -broadcast, -hostprefix, -pidfile)."""
 
+import os
 import re
 import subprocess
 import time
@@ -74,6 +75,8 @@ BAD_FLAGS = {
     "negative duration": (["--resendmax=-5s"], "resendmax"),
     "relative pidfile": (["-pidfile", "dhcp.pid"], "absolute"),
     "unknown group": (["--socket-group", "cnt-no-such-group"], "cnt-no-such-group"),
+    # Nothing is created under a mistyped prefix (it once made /PREFIX/var/lib/...).
+    "missing hostprefix": (["-hostprefix", "/cnt-no-such-prefix"], "-hostprefix /cnt-no-such-prefix is not a directory"),
 }
 
 
@@ -88,6 +91,7 @@ def test_bad_flags_exit_2(lab, dhcp_bin, case):
     assert done.returncode == 2, done
     assert fragment in done.stderr and done.stdout == "", done
     assert not sock.exists()
+    assert not os.path.exists("/cnt-no-such-prefix")
 
 
 def test_unwritable_pidfile_stops_the_daemon_before_it_serves(lab, dhcp_bin):
