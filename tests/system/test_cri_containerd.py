@@ -19,7 +19,10 @@ StartContainer, ExecSync, StopPodSandbox, RemovePodSandbox) over gRPC:
 - containerd deletes every attachment twice, at StopPodSandbox with the pod's netns
   and at RemovePodSandbox with an empty CNI_NETNS: every plugin of the chain
   succeeds both times, the server sees one DHCPRELEASE, and another pod on the
-  same network keeps its lease, its address and its port mapping.
+  same network keeps its lease, its address and its port mapping;
+- a daemon that lost its record of a running pod adopts the pod's lease from the
+  CNI result cache containerd wrote (libcni's format, for real), and releases it at
+  StopPodSandbox.
 
 How containerd runs (tests/cri/README.md has the details): a private instance per
 test inside the lab's node network namespace, with its own root, state, socket
@@ -672,3 +675,29 @@ def test_containerd_deletes_twice_and_the_second_del_is_harmless(lab, dnsmasq, d
     releases = [m["ciaddr"] for m in sniffer.messages("RELEASE")]
     assert releases == [gone_ip, stays_ip], sniffer.messages()
     assert cri.dnat_rules() == [] and dhcp_daemon.list() == []
+
+
+def test_a_lease_without_a_record_is_adopted_from_containerds_cache(lab, dnsmasq, dhcp_daemon, start_daemon,
+                                                                    start_containerd):
+    """A daemon that finds no record of a running pod (the reference daemon's pods
+    after an upgrade, or records lost) adopts its lease from the CNI result cache
+    containerd itself wrote (libcni's, /var/lib/cni/results in its mount namespace):
+    the cache's real format, not one a test wrote."""
+    cri = start_containerd(seed_conflist(lab, dhcp_daemon))
+    pod = cri.run_pod("web")
+    ip = assert_pod_has_its_lease(lab, cri, dnsmasq, dhcp_daemon, pod)
+
+    dhcp_daemon.process.send_signal(signal.SIGKILL)
+    assert dhcp_daemon.process.wait(5) == -signal.SIGKILL
+    for record in dhcp_daemon.state_dir.glob("*.json"):
+        record.unlink()
+    daemon = start_daemon("--cni-cache-dir", "/var/lib/cni", socket_path=dhcp_daemon.socket_path,
+                          state_dir=dhcp_daemon.state_dir)
+    assert "adopting 1 leases found in /var/lib/cni/results" in daemon.log(), daemon.log()
+    wait_until(lambda: (daemon.lease(pod.id, NETWORK) or {}).get("state") == "BOUND", 10.0,
+               "the adopted lease to be confirmed by the server")
+    assert daemon.lease(pod.id, NETWORK)["address"] == f"{ip}/{lab.network.prefixlen}"
+
+    cri.stop_pod(pod)
+    assert_released(lab, dnsmasq, daemon, pod, ip)
+    cri.remove_pod(pod)
