@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/env.h"
 #include "cni/json.h"
 #include "cni/skel.h"
 #include "cni/version.h"
@@ -42,15 +43,6 @@ static json_t *decode(const char *text, size_t len, struct cni_error *err)
 	return root;
 }
 
-/* libcni's rule for network names (ValidateNetworkName). */
-static bool valid_network_name(const char *name)
-{
-	static const char first[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-	return *name && strchr(first, *name) && name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-								"0123456789_.-")] == '\0';
-}
-
 static int check_name_version(json_t *root, struct cni_error *err)
 {
 	const char *name = NULL, *version = NULL;
@@ -61,7 +53,7 @@ static int check_name_version(json_t *root, struct cni_error *err)
 	if (!name || !*name)
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG,
 				     "\"name\" is missing: runtimes, Multus and the dhcp daemon know the network by it");
-	if (!valid_network_name(name)) {
+	if (!cni_network_name_valid(name)) {
 		cni_error_set(err, CNI_ERR_INVALID_CONFIG, "name \"%s\" is not a valid network name", name);
 		cni_error_details(err, "use letters, digits, '_', '.' and '-', starting with a letter or digit");
 		return -1;
