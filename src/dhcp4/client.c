@@ -135,14 +135,22 @@ static uint64_t retransmit_delay(struct dhcp_client *c)
 	return (uint64_t)((int64_t)base + jitter);
 }
 
-/* RFC 2131 4.4.5: wait half the time remaining until `until`, at least 60 s, but
- * never past `until` itself; and never less than RENEW_RETRY_FLOOR_MS, past `until`
- * if need be (its own timer changes the state then, without a DHCPREQUEST). */
-static uint64_t renew_retry_at(uint64_t now, uint64_t until)
+/* RFC 2131 4.4.5: a renewal's DHCPREQUEST is retransmitted after "one-half of the
+ * remaining time until T2 (in RENEWING state) and one-half of the remaining lease time
+ * (in REBINDING state), down to a minimum of 60 seconds". Alone, that sends two in a
+ * 2-minute lease's renewal, and a reply or two lost on a busy LAN loses the lease. So
+ * retransmissions start as 4.1's do (the initial delay, 4 s, doubling: `tries` of this
+ * state so far) until 4.4.5's spacing is the shorter, then follow it: a 2-minute
+ * lease asks 4 times renewing and 3 rebinding, a day-long one 22 and 18 times.
+ * Never past `until` (its own timer changes the state then), never under
+ * RENEW_RETRY_FLOOR_MS apart (past `until` if need be). */
+static uint64_t renew_retry_at(const struct dhcp_client *c, uint64_t now, uint64_t until)
 {
 	uint64_t half = until > now ? (until - now) / 2 : 0;
-	uint64_t wait = half < DHCP_RENEW_RETRY_MIN_S * 1000ull ? DHCP_RENEW_RETRY_MIN_S * 1000ull : half;
-	uint64_t at = add_ms(now, wait), floor = add_ms(now, RENEW_RETRY_FLOOR_MS);
+	uint64_t spacing = half < DHCP_RENEW_RETRY_MIN_S * 1000ull ? DHCP_RENEW_RETRY_MIN_S * 1000ull : half;
+	unsigned shift = c->tries > 1 ? c->tries - 1 : 0;
+	uint64_t backoff = shift >= 32 ? UINT64_MAX : (uint64_t)c->config.timing.initial_ms << shift;
+	uint64_t at = add_ms(now, backoff < spacing ? backoff : spacing), floor = add_ms(now, RENEW_RETRY_FLOOR_MS);
 
 	if (at > until)
 		at = until;
@@ -378,8 +386,9 @@ static void enter_bound(struct dhcp_client *c)
 static void renewal_step(struct dhcp_client *c, uint64_t now, uint64_t limit)
 {
 	if (now >= c->next_request_ms) {
+		c->tries++;
 		send_request(c, now);
-		c->next_request_ms = renew_retry_at(now, limit);
+		c->next_request_ms = renew_retry_at(c, now, limit);
 	}
 	arm(c, c->next_request_ms < limit ? c->next_request_ms : limit);
 }
@@ -396,6 +405,7 @@ static void enter_renewing(struct dhcp_client *c, uint64_t now)
 	begin_renewal(c, now);
 	/* The wire story of this renewal (an expiry tells it), not of the acquisition. */
 	c->counters = (struct dhcp_counters){ 0 };
+	c->tries = 0;
 	set_state(c, DHCP_STATE_RENEWING);
 	renewal_step(c, now, dhcp_lease_t2(&c->lease));
 }
@@ -404,6 +414,7 @@ static void enter_renewing(struct dhcp_client *c, uint64_t now)
  * DHCPREQUEST's floor still holds. */
 static void enter_rebinding(struct dhcp_client *c, uint64_t now)
 {
+	c->tries = 0; /* every server is asked now, not one: a fresh series */
 	set_state(c, DHCP_STATE_REBINDING);
 	renewal_step(c, now, dhcp_lease_expiry(&c->lease));
 }

@@ -134,7 +134,8 @@ struct fake_pod {
 	size_t n_calls;
 	struct arp_sent arp[FAKE_ARP_N];
 	size_t n_arp;
-	struct script packet_socket, udp_socket, arp_socket, arp_send, lifetime, ensure, remove, exists, via_master;
+	struct script packet_socket, packet_send, udp_socket, arp_socket, arp_send, lifetime, ensure, remove, exists,
+		via_master;
 	/* What the lease must ask for: the fixture's attachment. */
 	const char *netns_path;
 	const char *ifname;
@@ -400,8 +401,15 @@ int podnet_packet_filter(int fd, uint32_t xid, const uint8_t mac[6])
 
 int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *datagram, size_t len)
 {
+	char e[64];
+	int r = script_next(&pod.packet_send);
+
 	(void)to;
 	pod_refresh();
+	if (r < 0) {
+		trace("packet-send%s", err_suffix(r, e));
+		return r;
+	}
 	struct fake_sock *s = sock_of(fd, FAKE_PACKET);
 	struct sent_dgram *d = record_framed(VIA_PACKET, datagram, len);
 	d->ifindex = ifindex;

@@ -446,10 +446,12 @@ static void renew_ack_extends_the_lease(void **state)
 	assert_nothing_sent(r);
 }
 
-static void renew_retries_wait_half_the_time_to_t2_at_least_60s(void **state)
+static void renew_retries_start_at_4s_doubling_until_half_the_time_to_t2_is_sooner(void **state)
 {
-	/* T1 500 s, T2 875 s: retries at +187.5 s, +93.75 s, then the 60 s floor, then T2. */
-	static const uint64_t retries[] = { 687500, 781250, 841250 };
+	/* T1 500 s, T2 875 s: retries 4, 8, 16, 32 and 64 s apart (RFC 2131 4.1's backoff),
+	 * then half of the time left to T2 (4.4.5) once that is shorter: 125.5 s, 62.75 s,
+	 * then its 60 s minimum; then T2. */
+	static const uint64_t retries[] = { 504000, 512000, 528000, 560000, 624000, 749500, 812250, 872250 };
 	struct rig *r = *state;
 
 	bind_to(r, &srv1);
@@ -463,7 +465,7 @@ static void renew_retries_wait_half_the_time_to_t2_at_least_60s(void **state)
 		assert_int_equal(r->out.transport, DHCP_SEND_UNICAST);
 		assert_int_equal(sent_xid(r), xid);
 	}
-	/* 33.75 s are left: the 60 s floor would pass T2, so the next timer is T2. */
+	/* 2.75 s are left: the 60 s minimum would pass T2, so the next timer is T2. */
 	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(875));
 }
 
@@ -485,12 +487,14 @@ static void rebind_at_t2_broadcasts_with_ciaddr(void **state)
 	assert_int_equal(r->out.transport, DHCP_SEND_BROADCAST);
 	assert_addr_equal(r->out.src, "192.0.2.100");
 	assert_addr_equal(r->out.dst, "255.255.255.255");
-	/* Half of the 125 s left */
-	assert_int_equal(dhcp_client_deadline(&r->c), T0 + 937500);
+	/* Every server is asked now: a fresh series, 4 s first. */
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(879));
 }
 
-static void rebind_retries_wait_half_the_time_to_expiry_at_least_60s(void **state)
+static void rebind_retries_double_until_half_the_time_to_expiry_is_sooner(void **state)
 {
+	/* 4, 8, 16, 32 s apart, then half of the 65 s left is under 60 s: 60 s. */
+	static const uint64_t retries[] = { 879000, 887000, 903000, 935000, 995000 };
 	struct rig *r = *state;
 
 	bind_to(r, &srv1);
@@ -499,11 +503,34 @@ static void rebind_retries_wait_half_the_time_to_expiry_at_least_60s(void **stat
 	at(r, T0 + S(875));
 	sent(r, DHCPREQUEST);
 	assert_state(r, DHCP_STATE_REBINDING);
-	assert_int_equal(fire(r), T0 + 937500);
-	sent(r, DHCPREQUEST);
-	assert_int_equal(fire(r), T0 + 997500); /* 62.5 s left: the 60 s floor */
-	sent(r, DHCPREQUEST);
+	for (size_t i = 0; i < DH_N_ELEMENTS(retries); i++) {
+		assert_int_equal(fire(r), T0 + retries[i]);
+		sent(r, DHCPREQUEST);
+		assert_int_equal(r->out.transport, DHCP_SEND_BROADCAST);
+	}
 	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(1000)); /* capped at expiry */
+}
+
+/* The point of retrying sooner than RFC 2131 4.4.5 alone (two DHCPREQUESTs): a
+ * 2-minute lease (dnsmasq's shortest) asks seven times, so replies lost on a busy LAN
+ * do not lose it. */
+static void a_two_minute_lease_asks_seven_times_before_it_ends(void **state)
+{
+	const struct server two_min = { "192.0.2.1", "192.0.2.100", 120, 0, 0 };
+	/* T1 60 s, T2 105 s: renewing at 60, 64, 72, 88 s; rebinding at 105, 109, 117 s. */
+	static const uint64_t asks[] = { 60000, 64000, 72000, 88000, 105000, 109000, 117000 };
+	struct rig *r = *state;
+
+	bind_to(r, &two_min);
+	for (size_t i = 0; i < DH_N_ELEMENTS(asks); i++) {
+		assert_int_equal(fire(r), T0 + asks[i]);
+		sent(r, DHCPREQUEST);
+	}
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(120));
+	/* Six lost, the seventh answered, 3 s before the end: the lease goes on. */
+	answer(r, &two_min, DHCPACK);
+	event(r, DHCP_EVENT_RENEWED);
+	assert_state(r, DHCP_STATE_BOUND);
 }
 
 /* A timer late past T2: the renewal's DHCPREQUEST goes out, then the state moves on
@@ -525,8 +552,8 @@ static void renewal_requests_are_a_second_apart_when_t2_has_passed(void **state)
 	sent(r, DHCPREQUEST);
 	assert_int_equal(sent_xid(r), xid);
 	assert_int_equal(r->out.transport, DHCP_SEND_BROADCAST);
-	/* Then RFC 2131 4.4.5's rule again: half of the 124 s left. */
-	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(876) + S(62));
+	/* Then the rebinding's own series: 4 s first. */
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(876) + S(4));
 }
 
 /* Near the end of the lease the 60 s minimum gives way to the expiry; the requests
@@ -690,7 +717,7 @@ static void expiry_emits_expired_then_discovers(void **state)
 	struct rig *r = *state;
 
 	bind_to(r, &srv1);
-	for (unsigned i = 0; i < 7; i++) { /* 4 renewing, 3 rebinding */
+	for (unsigned i = 0; i < 15; i++) { /* 9 renewing, 6 rebinding */
 		fire(r);
 		sent(r, DHCPREQUEST);
 	}
@@ -698,7 +725,7 @@ static void expiry_emits_expired_then_discovers(void **state)
 	assert_int_equal(fire(r), T0 + S(1000));
 	const char *reason = event(r, DHCP_EVENT_EXPIRED);
 	assert_non_null(strstr(reason, "192.0.2.100 from 192.0.2.1"));
-	assert_non_null(strstr(reason, "7 renew/rebind DHCPREQUESTs"));
+	assert_non_null(strstr(reason, "15 renew/rebind DHCPREQUESTs"));
 	const struct dhcp_message *msg = sent(r, DHCPDISCOVER);
 	assert_int_equal(msg->header.ciaddr, 0);
 	assert_state(r, DHCP_STATE_SELECTING);
@@ -1481,7 +1508,7 @@ static void resume_between_t1_and_t2_renews(void **state)
 	assert_int_equal(ntohs(msg->header.secs), 1);
 	assert_int_equal(r->out.transport, DHCP_SEND_UNICAST);
 	assert_addr_equal(r->out.dst, "192.0.2.1");
-	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(600) + 137500);
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(600) + S(4));
 }
 
 static void resume_between_t2_and_expiry_rebinds(void **state)
@@ -1496,7 +1523,7 @@ static void resume_between_t2_and_expiry_rebinds(void **state)
 	/* A transaction of its own: a random xid, secs counted from now. */
 	assert_int_equal(sent_xid(r), RAND_MID + JITTER_MOD);
 	assert_int_equal(ntohs(msg->header.secs), 1);
-	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(900) + S(60));
+	assert_int_equal(dhcp_client_deadline(&r->c), T0 + S(900) + S(4));
 	answer(r, &srv1, DHCPACK);
 	event(r, DHCP_EVENT_RENEWED);
 }
@@ -1818,9 +1845,10 @@ int main(void)
 		T(infinite_lease_has_no_deadline),
 		T(renew_at_t1_is_unicast_to_the_server),
 		T(renew_ack_extends_the_lease),
-		T(renew_retries_wait_half_the_time_to_t2_at_least_60s),
+		T(renew_retries_start_at_4s_doubling_until_half_the_time_to_t2_is_sooner),
 		T(rebind_at_t2_broadcasts_with_ciaddr),
-		T(rebind_retries_wait_half_the_time_to_expiry_at_least_60s),
+		T(rebind_retries_double_until_half_the_time_to_expiry_is_sooner),
+		T(a_two_minute_lease_asks_seven_times_before_it_ends),
 		T(renewal_requests_are_a_second_apart_when_t2_has_passed),
 		T(renewal_requests_near_the_expiry_are_a_second_apart),
 		T(short_leases_renew_at_t1_and_no_sooner),

@@ -147,6 +147,59 @@ static void unanswered_bind_puts_the_address_on(void **state)
 	assert_int_equal(count_calls(ADDR_LIFETIME), 0);
 }
 
+/* A send the kernel refuses for now (a full queue) is tried again 100, 200, 400 and
+ * 800 ms later, not left to the engine's retransmission seconds away. */
+static void a_send_refused_for_now_is_tried_again_shortly(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t start;
+
+	fx_lease(fx);
+	script_push(&pod.packet_send, -ENOBUFS);
+	script_push(&pod.packet_send, -EAGAIN);
+	start = fx->now;
+	lease_start(fx->lease, fx->now);
+	assert_trace("packet-socket packet-send=ENOBUFS");
+	assert_int_equal(n_sent(), 0);
+	trace_clear();
+	assert_int_equal(fire(fx), start + 100);
+	assert_trace("packet-send=EAGAIN");
+	trace_clear();
+	assert_int_equal(fire(fx), start + 100 + 200);
+	assert_trace("packet:DHCPDISCOVER");
+	assert_sent_type(sent(0), DHCPDISCOVER);
+	/* Sent: the next timer is the engine's own retransmission. */
+	trace_clear();
+	fire(fx);
+	assert_trace("packet:DHCPDISCOVER");
+	assert_int_equal(n_sent(), 2);
+}
+
+/* Four times at most: then it waits for the engine's next message, as any loss. */
+static void a_send_refused_every_time_is_given_up_after_four_more_tries(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t start;
+
+	struct lease_spec spec = fx->spec;
+
+	/* The engine's retransmission far enough not to come between the tries. */
+	fx_client_config(fx, &spec.client);
+	spec.client.timing.initial_ms = S(10);
+	fx->lease = lease_new(&spec, &fx->loop, &fx_owner, fx);
+	assert_non_null(fx->lease);
+	pod.packet_send.otherwise = -ENOBUFS;
+	start = fx->now;
+	lease_start(fx->lease, fx->now);
+	for (uint64_t wait = 100; wait <= 800; wait *= 2)
+		assert_int_equal(fire(fx), fx->now + wait);
+	assert_true(lease_deadline(fx->lease) >= start + S(9));
+	assert_int_equal(n_sent(), 0);
+	pod.packet_send.otherwise = 0;
+	fire(fx); /* the engine's retransmission */
+	assert_sent_type(sent(0), DHCPDISCOVER);
+}
+
 static void acquisition_timeout_answers_with_the_story(void **state)
 {
 	struct fx *fx = *state;
@@ -273,8 +326,9 @@ static void renewal_retries_the_packet_socket_at_its_next_message(void **state)
 	uint32_t xid = xid_of(last_sent());
 	pod.packet_socket.otherwise = 0;
 	trace_clear();
-	/* RFC 2131 4.4.5: half the time left to T2 (375 s), at least 60 s. */
-	assert_int_equal(fire(fx), T1(fx->t0) + S(375) / 2);
+	/* The renewal's first retransmission: the initial retransmission delay on
+	 * (client.c, renew_retry_at). */
+	assert_int_equal(fire(fx), T1(fx->t0) + lease_client_config(fx->lease)->timing.initial_ms);
 	assert_trace("packet-socket udp:DHCPREQUEST");
 	assert_state(fx, DHCP_STATE_RENEWING);
 	assert_int_equal(xid_of(last_sent()), xid);
@@ -713,6 +767,8 @@ int main(void)
 		FX_TEST(renewal_at_t1_is_unicast_and_hears_broadcast_naks),
 		FX_TEST(expiry_takes_the_address_off_and_starts_over),
 		FX_TEST(renewal_retries_the_packet_socket_at_its_next_message),
+		FX_TEST(a_send_refused_for_now_is_tried_again_shortly),
+		FX_TEST(a_send_refused_every_time_is_given_up_after_four_more_tries),
 		FX_TEST(nak_while_renewing_takes_the_address_off_and_saves_it_lost),
 		FX_TEST(broadcast_nak_on_the_packet_socket_is_heard_while_renewing),
 		FX_TEST(renewal_puts_a_removed_address_back),

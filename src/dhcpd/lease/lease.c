@@ -27,9 +27,20 @@ struct lease {
 	struct lease_link link;
 	struct lease_probe probe;
 	struct lease_sync sync;
+	/* A message the kernel would not take yet (send_again), and when to try again. */
+	struct dhcp_output *resend;
+	uint64_t resend_at;
+	unsigned resend_tries;
 	bool pod_gone;
 	bool ended;
 };
+
+/* ENOBUFS (a full queue: a bridge-mode master copies each broadcast to a thousand
+ * ports through one) or EAGAIN: the same message again 100, 200, 400 and 800 ms
+ * later, rather than at the engine's next retransmission seconds away. A newer
+ * message replaces it; a DHCPRELEASE, after which the lease ends, is not kept. */
+#define RESEND_FIRST_MS 100
+#define RESEND_TRIES 4
 
 static void pump(struct lease *l, uint64_t now);
 
@@ -93,6 +104,7 @@ struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const 
 	}
 	l->owner = owner;
 	l->ctx = ctx;
+	l->resend_at = UINT64_MAX;
 	l->spec.ifindex = spec->ifindex;
 	l->spec.netns_ino = spec->netns_ino;
 	memcpy(l->spec.mac, spec->mac, sizeof(l->spec.mac));
@@ -116,8 +128,16 @@ void lease_free(struct lease *l)
 	link_close(&l->link);
 	probe_stop(&l->probe);
 	dhcp_client_free(&l->client);
+	free(l->resend);
 	free(l->strings);
 	free(l);
+}
+
+static void drop_resend(struct lease *l)
+{
+	free(l->resend);
+	l->resend = NULL;
+	l->resend_at = UINT64_MAX;
 }
 
 static void end(struct lease *l)
@@ -127,6 +147,7 @@ static void end(struct lease *l)
 	l->ended = true;
 	probe_stop(&l->probe);
 	sync_cancel(&l->sync);
+	drop_resend(l);
 	l->owner->ended(l->ctx, l);
 }
 
@@ -223,9 +244,28 @@ static int send_from_pod(struct lease *l, const struct dhcp_output *out, uint64_
 	return r;
 }
 
+/* Keeps `out` to send again shortly; false when it has been tried enough. */
+static bool send_again(struct lease *l, const struct dhcp_output *out, int error, uint64_t now)
+{
+	if (l->resend_tries == RESEND_TRIES || (!l->resend && !(l->resend = malloc(sizeof(*l->resend)))))
+		return false;
+	if (out != l->resend)
+		memcpy(l->resend, out, sizeof(*out));
+	l->resend_at = now + ((uint64_t)RESEND_FIRST_MS << l->resend_tries++);
+	log_debug("%s: sending %s: %s; again in %llu ms", l->key, dhcp_message_type_name(out->type), strerror(-error),
+		  (unsigned long long)(l->resend_at - now));
+	return true;
+}
+
 static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t now)
 {
 	char dst[INET_ADDRSTRLEN];
+	bool again = out == l->resend;
+
+	if (!again) { /* a newer message: the one waiting is out of date */
+		drop_resend(l);
+		l->resend_tries = 0;
+	}
 	int r = l->pod_gone ? link_send(&l->link, out) : send_from_pod(l, out, now);
 
 	/* The pod's namespace or interface went away before its DEL (or with it): the
@@ -236,9 +276,13 @@ static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t
 		lease_lose_pod(l);
 		r = link_send(&l->link, out);
 	}
+	if ((r == -ENOBUFS || r == -EAGAIN) && send_again(l, out, r, now))
+		return;
 	if (r < 0)
 		log_warning("%s: sending %s to %s failed: %s", l->key, dhcp_message_type_name(out->type),
 			    inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
+	if (again)
+		drop_resend(l);
 }
 
 void lease_receive(struct lease *l, uint64_t now, const uint8_t *payload, size_t len)
@@ -421,7 +465,8 @@ uint64_t lease_deadline(const struct lease *l)
 {
 	if (l->ended)
 		return UINT64_MAX;
-	return earliest(dhcp_client_deadline(&l->client), earliest(sync_deadline(&l->sync), probe_deadline(&l->probe)));
+	return earliest(earliest(dhcp_client_deadline(&l->client), l->resend_at),
+			earliest(sync_deadline(&l->sync), probe_deadline(&l->probe)));
 }
 
 void lease_run_timers(struct lease *l, uint64_t now)
@@ -432,6 +477,8 @@ void lease_run_timers(struct lease *l, uint64_t now)
 		lease_release(l, now, "its pod network namespace is gone");
 		return;
 	}
+	if (!l->ended && l->resend_at <= now)
+		send_output(l, l->resend, now);
 	if (!l->ended && dhcp_client_deadline(&l->client) <= now) {
 		dhcp_client_tick(&l->client, now);
 		pump(l, now);
