@@ -79,6 +79,10 @@ __attribute__((format(printf, 3, 4))) static void emit(struct dhcp_client *c, en
 		client_log(c, LOG_WARNING, "event queue full, dropping %s", dhcp_event_name(type));
 		return;
 	}
+	if (!c->events && !(c->events = malloc(DHCP_EVENT_QUEUE * sizeof(*c->events)))) {
+		client_log(c, LOG_ERR, "out of memory: %s event lost", dhcp_event_name(type));
+		return;
+	}
 	struct dhcp_event *ev = &c->events[c->n_events++];
 	ev->type = type;
 	va_start(ap, fmt);
@@ -195,9 +199,13 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 		.flags = htons(plan->broadcast_flag ? DHCP_FLAG_BROADCAST : 0),
 		.ciaddr = plan->ciaddr.s_addr,
 	};
-	struct dhcp_output *out = &c->output;
+	struct dhcp_output *out = c->output ? c->output : malloc(sizeof(*out));
 	struct dhcp_builder b;
 
+	if (!out) {
+		client_log(c, LOG_ERR, "out of memory: %s not sent", dhcp_message_type_name(plan->type));
+		return;
+	}
 	memcpy(h.chaddr, c->config.mac, 6);
 	dhcp_builder_init(&b, out->data, sizeof(out->data), &h, plan->type);
 	if (c->config.client_id_len)
@@ -213,6 +221,8 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 	if (dhcp_builder_finish(&b) < 0) {
 		client_log(c, LOG_ERR, "%s does not fit in %d octets: not sent", dhcp_message_type_name(plan->type),
 			   DHCP_OUTPUT_MAX);
+		if (out != c->output)
+			free(out);
 		return;
 	}
 	out->transport = plan->transport;
@@ -220,7 +230,7 @@ static void queue_message(struct dhcp_client *c, uint64_t now, const struct mess
 	out->len = b.len;
 	out->src = plan->ciaddr;
 	out->dst = plan->transport == DHCP_SEND_UNICAST ? plan->unicast_to : (struct in_addr){ INADDR_BROADCAST };
-	c->has_output = true;
+	c->output = out;
 }
 
 /* RFC 2131 4.4.1: DHCPDISCOVER has ciaddr 0 and no server identifier. */
@@ -393,6 +403,26 @@ static void renewal_step(struct dhcp_client *c, uint64_t now, uint64_t limit)
 	arm(c, c->next_request_ms < limit ? c->next_request_ms : limit);
 }
 
+static void clear_counters(struct dhcp_client *c)
+{
+	free(c->counters.last);
+	c->counters = (struct dhcp_counters){ 0 };
+}
+
+/* Where the story's last refusals are written; NULL when out of memory (the story
+ * then goes without them). */
+static struct dhcp_last_words *last_words(struct dhcp_client *c)
+{
+	if (!c->counters.last)
+		c->counters.last = calloc(1, sizeof(*c->counters.last));
+	return c->counters.last;
+}
+
+static const char *last_nak(const struct dhcp_counters *n)
+{
+	return n->last ? n->last->nak : "";
+}
+
 /* A renewal begins: a transaction of its own, a DHCPREQUEST at once. */
 static void begin_renewal(struct dhcp_client *c, uint64_t now)
 {
@@ -404,7 +434,7 @@ static void enter_renewing(struct dhcp_client *c, uint64_t now)
 {
 	begin_renewal(c, now);
 	/* The wire story of this renewal (an expiry tells it), not of the acquisition. */
-	c->counters = (struct dhcp_counters){ 0 };
+	clear_counters(c);
 	c->tries = 0;
 	set_state(c, DHCP_STATE_RENEWING);
 	renewal_step(c, now, dhcp_lease_t2(&c->lease));
@@ -421,7 +451,7 @@ static void enter_rebinding(struct dhcp_client *c, uint64_t now)
 
 static void reset_counters(struct dhcp_client *c, uint64_t now)
 {
-	c->counters = (struct dhcp_counters){ 0 };
+	clear_counters(c);
 	c->nak_streak = 0;
 	c->acquire_start_ms = now;
 	c->acquire_deadline = c->config.timing.acquire_ms ? add_ms(now, c->config.timing.acquire_ms) : UINT64_MAX;
@@ -436,7 +466,7 @@ static void fail(struct dhcp_client *c, uint64_t now)
 
 	if (n->declines)
 		snprintf(story, sizeof(story), "%u DHCPACK%s declined in %llu s, the address in use; last %s", n->declines,
-			 n->declines == 1 ? "" : "s", (unsigned long long)secs, n->last_decline);
+			 n->declines == 1 ? "" : "s", (unsigned long long)secs, n->last ? n->last->decline : "");
 	else if (n->offers == 0 && n->discovers > 0)
 		snprintf(story, sizeof(story), "no DHCPOFFER after %u DHCPDISCOVER%s in %llu s", n->discovers,
 			 n->discovers == 1 ? "" : "s", (unsigned long long)secs);
@@ -448,10 +478,10 @@ static void fail(struct dhcp_client *c, uint64_t now)
 			 n->offers == 1 ? "" : "s", n->requests, n->requests == 1 ? "" : "s", (unsigned long long)secs);
 	if (n->naks)
 		emit(c, DHCP_EVENT_FAILED, "%s; %u DHCPNAK%s, last %s", story, n->naks, n->naks == 1 ? "" : "s",
-		     n->last_nak);
+		     last_nak(n));
 	else if (n->dropped)
 		emit(c, DHCP_EVENT_FAILED, "%s; %u repl%s dropped, last because %s", story, n->dropped,
-		     n->dropped == 1 ? "y" : "ies", n->last_drop);
+		     n->dropped == 1 ? "y" : "ies", n->last ? n->last->drop : "");
 	else
 		emit(c, DHCP_EVENT_FAILED, "%s", story);
 	dhcp_lease_clear(&c->offer);
@@ -498,6 +528,9 @@ void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *co
 void dhcp_client_free(struct dhcp_client *c)
 {
 	free(c->config.request_options);
+	free(c->counters.last);
+	free(c->output);
+	free(c->events);
 	dhcp_lease_clear(&c->offer);
 	dhcp_lease_clear(&c->lease);
 	*c = (struct dhcp_client){ .state = DHCP_STATE_STOPPED };
@@ -567,16 +600,19 @@ static void log_unlogged_drops(struct dhcp_client *c, uint64_t now)
 /* Every drop counts in the failure story; its log line is rate-limited. */
 __attribute__((format(printf, 3, 4))) static void drop(struct dhcp_client *c, uint64_t now, const char *fmt, ...)
 {
+	struct dhcp_last_words *last = last_words(c);
+	char why[sizeof(last->drop)];
 	va_list ap;
 
 	c->counters.dropped++;
 	va_start(ap, fmt);
-	vsnprintf(c->counters.last_drop, sizeof(c->counters.last_drop), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	if (last)
+		memcpy(last->drop, why, sizeof(why));
 	log_unlogged_drops(c, now);
 	if (ratelimit_pass(&c->drop_log, now))
-		client_log(c, LOG_INFO, "dropped a reply in %s: %s", dhcp_client_state_name(c->state),
-			   c->counters.last_drop);
+		client_log(c, LOG_INFO, "dropped a reply in %s: %s", dhcp_client_state_name(c->state), why);
 }
 
 /* RFC 6842: a server that echoes a client identifier must echo ours. */
@@ -753,10 +789,13 @@ static void count_nak(struct dhcp_client *c, const struct dhcp_message *msg, str
 	const uint8_t *text = NULL;
 	size_t text_len = 0;
 
+	struct dhcp_last_words *last = last_words(c);
+
 	dhcp_message_get(msg, DHCP_OPTION_MESSAGE, &text, &text_len);
 	c->counters.naks++;
-	snprintf(c->counters.last_nak, sizeof(c->counters.last_nak), "from %s: %.*s", addr_text(from, server),
-		 (int)(text_len > 80 ? 80 : text_len), text ? (const char *)text : "no reason given");
+	if (last)
+		snprintf(last->nak, sizeof(last->nak), "from %s: %.*s", addr_text(from, server),
+			 (int)(text_len > 80 ? 80 : text_len), text ? (const char *)text : "no reason given");
 }
 
 /* NAKs in a row: restart at once, then after 2, 4, ... 64 s, so a confused server is
@@ -773,7 +812,7 @@ static void lose_lease(struct dhcp_client *c, uint64_t now, const char *doing)
 {
 	char addr[INET_ADDRSTRLEN];
 
-	emit(c, DHCP_EVENT_LOST, "DHCPNAK %s while %s %s", c->counters.last_nak, doing,
+	emit(c, DHCP_EVENT_LOST, "DHCPNAK %s while %s %s", last_nak(&c->counters), doing,
 	     addr_text(c->lease.address, addr));
 	c->acquire_deadline = UINT64_MAX;
 	enter_init_reboot(c, now, c->lease.address);
@@ -1002,9 +1041,11 @@ void dhcp_client_decline(struct dhcp_client *c, uint64_t now, const char *why)
 
 	if (!awaits_caller(c))
 		return;
+	struct dhcp_last_words *last = last_words(c);
+
 	c->counters.declines++;
-	snprintf(c->counters.last_decline, sizeof(c->counters.last_decline), "%s: %s", addr_text(c->offer.address, addr),
-		 why);
+	if (last)
+		snprintf(last->decline, sizeof(last->decline), "%s: %s", addr_text(c->offer.address, addr), why);
 	new_xid(c);
 	send_decline(c, now, why);
 	enter_init(c, now, DECLINE_RESTART_MS);
@@ -1051,10 +1092,11 @@ uint64_t dhcp_client_deadline(const struct dhcp_client *c)
 
 bool dhcp_client_pop_output(struct dhcp_client *c, struct dhcp_output *out)
 {
-	if (!c->has_output)
+	if (!c->output)
 		return false;
-	*out = c->output;
-	c->has_output = false;
+	*out = *c->output;
+	free(c->output);
+	c->output = NULL;
 	return true;
 }
 
@@ -1064,6 +1106,10 @@ bool dhcp_client_pop_event(struct dhcp_client *c, struct dhcp_event *out)
 		return false;
 	*out = c->events[0];
 	memmove(c->events, c->events + 1, --c->n_events * sizeof(c->events[0]));
+	if (c->n_events == 0) {
+		free(c->events);
+		c->events = NULL;
+	}
 	return true;
 }
 

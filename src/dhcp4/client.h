@@ -90,6 +90,14 @@ struct dhcp_event {
 	char reason[DHCP_REASON_MAX];
 };
 
+/* The last refusals of a story, in words: only an acquisition or renewal that met
+ * one holds them (a quiet bound lease holds none). */
+struct dhcp_last_words {
+	char nak[128];     /* "from 10.0.0.1: address not available" */
+	char decline[128]; /* "10.0.0.5: in use by 02:..." */
+	char drop[128];    /* why the last reply was dropped */
+};
+
 /* What happened on the wire since the acquisition began: the story a failure tells. */
 struct dhcp_counters {
 	unsigned discovers;
@@ -99,9 +107,7 @@ struct dhcp_counters {
 	unsigned naks;
 	unsigned declines;
 	unsigned dropped;
-	char last_nak[128];     /* "from 10.0.0.1: address not available" */
-	char last_decline[128]; /* "10.0.0.5: in use by 02:..." */
-	char last_drop[128];    /* why the last reply was dropped */
+	struct dhcp_last_words *last; /* NULL until there is something to say */
 };
 
 typedef uint32_t (*dhcp_random_fn)(void *ctx);
@@ -137,9 +143,10 @@ struct dhcp_client {
 	struct dhcp_lease lease;    /* the bound one (also kept after loss, to compare) */
 	struct in_addr reboot_addr; /* INIT-REBOOT asks for this */
 
-	bool has_output;
-	struct dhcp_output output;
-	struct dhcp_event events[DHCP_EVENT_QUEUE];
+	/* Allocated while something waits to be taken (dhcp_client_pop_output and
+	 * _pop_event): a thousand idle leases need no 2.5 KiB of buffers each. */
+	struct dhcp_output *output;
+	struct dhcp_event *events; /* DHCP_EVENT_QUEUE of them */
 	unsigned n_events;
 };
 

@@ -1016,7 +1016,7 @@ static void reply_with_another_client_id_is_dropped(void **state)
 	receive(r, &m);
 	assert_nothing_sent(r);
 	assert_int_equal(r->c.counters.dropped, 1);
-	assert_non_null(strstr(r->c.counters.last_drop, "RFC 6842"));
+	assert_non_null(strstr(r->c.counters.last->drop, "RFC 6842"));
 	/* Our own identifier echoed is fine. */
 	build_answer(r, &srv1, DHCPOFFER, &m);
 	msg_put(&m, DHCP_OPTION_CLIENT_IDENTIFIER, client_id, sizeof(client_id));
@@ -1060,14 +1060,14 @@ static void malformed_and_unexpected_replies_are_dropped(void **state)
 	sent(r, DHCPDISCOVER);
 	dhcp_client_receive(&r->c, r->now, (const uint8_t *)"short", 5);
 	assert_int_equal(r->c.counters.dropped, 1);
-	assert_string_equal(r->c.counters.last_drop, "malformed: shorter than a DHCP header");
+	assert_string_equal(r->c.counters.last->drop, "malformed: shorter than a DHCP header");
 	assert_non_null(strstr(r->log, "malformed"));
 	assert_int_equal(r->log_priority, LOG_INFO);
 	msg_reply(&m, DHCPINFORM, sent_xid(r), NULL, "192.0.2.1");
 	msg_finish(&m);
 	receive(r, &m);
 	assert_int_equal(r->c.counters.dropped, 2);
-	assert_string_equal(r->c.counters.last_drop, "unexpected DHCPINFORM");
+	assert_string_equal(r->c.counters.last->drop, "unexpected DHCPINFORM");
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_SELECTING);
 }
@@ -1123,7 +1123,7 @@ static void offers_of_unusable_addresses_are_dropped(void **state)
 		assert_int_equal(r->c.counters.dropped, i + 1);
 		assert_int_equal(r->c.counters.offers, 0);
 		snprintf(want, sizeof(want), "DHCPOFFER of %s unusable: %s", unusable[i].addr, unusable[i].why);
-		assert_non_null(strstr(r->c.counters.last_drop, want));
+		assert_non_null(strstr(r->c.counters.last->drop, want));
 	}
 	/* A good one after them is taken. */
 	answer(r, &srv1, DHCPOFFER);
@@ -1166,7 +1166,7 @@ static void ack_of_an_unusable_address_is_dropped_while_requesting(void **state)
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_REQUESTING);
 	assert_int_equal(r->c.counters.acks, 0);
-	assert_string_equal(r->c.counters.last_drop, "DHCPACK of 127.0.0.9 unusable: a loopback address");
+	assert_string_equal(r->c.counters.last->drop, "DHCPACK of 127.0.0.9 unusable: a loopback address");
 	assert_int_equal(dhcp_client_deadline(&r->c), retransmit);
 	fire(r);
 	sent(r, DHCPREQUEST);
@@ -1185,7 +1185,7 @@ static void ack_of_an_unusable_address_is_dropped_while_rebooting(void **state)
 	assert_no_event(r);
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_REBOOTING);
-	assert_string_equal(r->c.counters.last_drop, "DHCPACK of 224.0.0.5 unusable: a multicast address");
+	assert_string_equal(r->c.counters.last->drop, "DHCPACK of 224.0.0.5 unusable: a multicast address");
 }
 
 /* A renewal's ACK moving the lease to an address no pod may have: the lease stays as
@@ -1209,7 +1209,7 @@ static void renewal_ack_moving_to_an_unusable_address_keeps_the_lease(void **sta
 		assert_addr_equal(dhcp_client_lease(&r->c)->address, "192.0.2.100");
 		assert_int_equal(dhcp_client_lease(&r->c)->start_ms, T0);
 		assert_int_equal(dhcp_client_deadline(&r->c), retry);
-		assert_non_null(strstr(r->c.counters.last_drop, unusable[i].why));
+		assert_non_null(strstr(r->c.counters.last->drop, unusable[i].why));
 	}
 	/* Rebinding, from any server. */
 	const struct server bad = { "192.0.2.2", "127.0.0.9", 1000, 0, 0 };
