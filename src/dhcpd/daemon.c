@@ -80,7 +80,7 @@ static int watch_signals(struct daemon *d)
 static void run(struct daemon *d)
 {
 	while (!d->methods.stopping) {
-		uint64_t next = leases_next_deadline(&d->leases), at = sweep_deadline(&d->sweep, &d->leases);
+		uint64_t next = leases_next_deadline(&d->leases), at = sweep_deadline(&d->sweep);
 		next = at < next ? at : next;
 		at = server_deadline(&d->server);
 		int r = loop_run_once(&d->loop, at < next ? at : next);
@@ -89,7 +89,7 @@ static void run(struct daemon *d)
 			break;
 		}
 		uint64_t now = loop_now_ms();
-		sweep_run(&d->sweep, &d->leases, now);
+		sweep_run(&d->sweep, now);
 		leases_run_timers(&d->leases, now);
 		server_run_timers(&d->server, now);
 		server_reap(&d->server);
@@ -163,7 +163,7 @@ static int serve(struct daemon *d)
 	leases_init(&d->leases, &d->loop, d->opt.state_dir);
 	restore_leases(&d->leases, &d->opt);
 	adopt_from_cni_cache(&d->leases, &d->opt);
-	sweep_init(&d->sweep, loop_now_ms());
+	sweep_init(&d->sweep, &d->leases, &d->loop, loop_now_ms());
 	d->methods = (struct methods){ .leases = &d->leases, .opt = &d->opt };
 	server_init(&d->server, &d->loop, d->opt.socket_path, d->opt.has_socket_group ? &d->opt.socket_group : NULL,
 		    methods_dispatch, &d->methods);
@@ -175,6 +175,7 @@ static int serve(struct daemon *d)
 	else if ((r = server_listen(&d->server)) == 0)
 		run(d);
 	server_close(&d->server);
+	sweep_close(&d->sweep);
 	return r;
 }
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,16 @@
 #include "dhcpd/state.h"
 
 /* ---- what a lease asks of its owner ---- */
+
+/* Work for the end of this turn of the loop, outside the lease's own call chain. */
+static void queue_settle(struct lease_slot *slot)
+{
+	if (slot->queued)
+		return;
+	slot->queued = true;
+	slot->settle_next = slot->table->settle;
+	slot->table->settle = slot;
+}
 
 static json_t *outcome_json(struct lease *lease, const struct cni_error *failure)
 {
@@ -28,6 +39,7 @@ static bool answer(void *ctx, struct lease *lease, const struct cni_error *failu
 
 	if (slot->release_when_bound) {
 		slot->reclaimed = failure ? -1 : 1;
+		queue_settle(slot);
 		return true; /* the address is on the pod already */
 	}
 	if (slot->n_waiters == 0)
@@ -71,9 +83,24 @@ static void ended(void *ctx, struct lease *lease)
 
 	slot->ended = true;
 	slot->table->count--;
+	timers_remove(&slot->table->timers, &slot->timer);
+	queue_settle(slot);
 }
 
-static const struct lease_owner owner = { .answer = answer, .save = save, .forget = forget, .ended = ended };
+static void rescheduled(void *ctx, struct lease *lease)
+{
+	struct lease_slot *slot = ctx;
+	uint64_t at = lease_deadline(lease);
+
+	/* Out of memory for the heap: the loop looks again in a second, not never. */
+	if (timers_set(&slot->table->timers, &slot->timer, at) < 0 &&
+	    timers_set(&slot->table->timers, &slot->timer, loop_now_ms() + 1000) < 0)
+		log_error("%s: out of memory for its timer", lease_key(lease));
+}
+
+static const struct lease_owner owner = {
+	.answer = answer, .save = save, .forget = forget, .ended = ended, .rescheduled = rescheduled,
+};
 
 /* ---- the table ---- */
 
@@ -82,21 +109,105 @@ void leases_init(struct leases *t, struct loop *loop, const char *state_dir)
 	*t = (struct leases){ .loop = loop, .state_dir = state_dir };
 }
 
+/* FNV-1a */
+static size_t text_hash(const char *text)
+{
+	uint64_t hash = 1469598103934665603ull;
+
+	for (const char *p = text; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 1099511628211ull;
+	return (size_t)hash;
+}
+
+static const char *netns_name(const struct lease *lease)
+{
+	const char *path = lease_spec(lease)->netns_path, *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static const char *index_text(const struct lease_slot *slot, int index)
+{
+	return index == LEASES_BY_KEY ? lease_key(slot->lease) : netns_name(slot->lease);
+}
+
+static struct lease_slot **bucket(const struct leases *t, int index, const char *text)
+{
+	return &t->buckets[index][text_hash(text) & (t->n_buckets - 1)];
+}
+
+static void chain_in(struct leases *t, struct lease_slot *slot)
+{
+	for (int i = 0; i < LEASES_INDEXES; i++) {
+		struct lease_slot **b = bucket(t, i, index_text(slot, i));
+		slot->chain[i] = *b;
+		*b = slot;
+	}
+}
+
+/* Twice the buckets once there are as many leases as buckets; -ENOMEM leaves the
+ * table as it was (only its chains grow longer). */
+static int grow_buckets(struct leases *t)
+{
+	size_t n = t->n_buckets ? 2 * t->n_buckets : 64;
+	struct lease_slot **fresh[LEASES_INDEXES] = { 0 };
+
+	if (t->count < t->n_buckets)
+		return 0;
+	for (int i = 0; i < LEASES_INDEXES; i++)
+		if (!(fresh[i] = calloc(n, sizeof(*fresh[i])))) {
+			while (i-- > 0)
+				free(fresh[i]);
+			return -ENOMEM;
+		}
+	for (int i = 0; i < LEASES_INDEXES; i++) {
+		free(t->buckets[i]);
+		t->buckets[i] = fresh[i];
+	}
+	t->n_buckets = n;
+	for (struct lease_slot *slot = t->slots; slot; slot = slot->next)
+		chain_in(t, slot);
+	return 0;
+}
+
+static void unlink_slot(struct leases *t, struct lease_slot *slot)
+{
+	for (int i = 0; i < LEASES_INDEXES; i++) {
+		struct lease_slot **p = bucket(t, i, index_text(slot, i));
+		while (*p != slot)
+			p = &(*p)->chain[i];
+		*p = slot->chain[i];
+	}
+	if (t->scan_cursor == slot)
+		t->scan_cursor = slot->next;
+	if (slot->prev)
+		slot->prev->next = slot->next;
+	else
+		t->slots = slot->next;
+	if (slot->next)
+		slot->next->prev = slot->prev;
+	timers_remove(&t->timers, &slot->timer);
+}
+
 struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec)
 {
 	struct lease_slot *slot = calloc(1, sizeof(*slot));
 
-	if (!slot) {
+	if (!slot || (grow_buckets(t) < 0 && !t->n_buckets)) {
 		free(spec->client.request_options);
+		free(slot);
 		return NULL;
 	}
 	slot->table = t;
+	timer_init(&slot->timer);
 	slot->lease = lease_new(spec, t->loop, &owner, slot);
 	if (!slot->lease) {
 		free(slot);
 		return NULL;
 	}
+	chain_in(t, slot);
 	slot->next = t->slots;
+	if (t->slots)
+		t->slots->prev = slot;
 	t->slots = slot;
 	t->count++;
 	return slot;
@@ -104,10 +215,32 @@ struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec)
 
 struct lease_slot *leases_find(const struct leases *t, const char *key)
 {
-	for (struct lease_slot *slot = t->slots; slot; slot = slot->next)
+	if (!t->n_buckets)
+		return NULL;
+	for (struct lease_slot *slot = *bucket(t, LEASES_BY_KEY, key); slot; slot = slot->chain[LEASES_BY_KEY])
 		if (!slot->ended && strcmp(lease_key(slot->lease), key) == 0)
 			return slot;
 	return NULL;
+}
+
+void leases_each_in_netns_named(struct leases *t, const char *name, void (*fn)(struct lease_slot *slot, void *ctx),
+				void *ctx)
+{
+	if (!t->n_buckets)
+		return;
+	for (struct lease_slot *slot = *bucket(t, LEASES_BY_NETNS_NAME, name), *next; slot; slot = next) {
+		next = slot->chain[LEASES_BY_NETNS_NAME];
+		if (strcmp(netns_name(slot->lease), name) == 0)
+			fn(slot, ctx);
+	}
+}
+
+struct lease_slot *leases_scan_next(struct leases *t)
+{
+	struct lease_slot *slot = t->scan_cursor ? t->scan_cursor : t->slots;
+
+	t->scan_cursor = slot ? slot->next : NULL;
+	return slot;
 }
 
 int leases_wait(struct lease_slot *slot, struct conn *conn)
@@ -126,19 +259,28 @@ int leases_release_when_bound(struct lease_slot *slot, struct conn *conn)
 
 uint64_t leases_next_deadline(const struct leases *t)
 {
-	uint64_t next = UINT64_MAX;
-
-	for (struct lease_slot *slot = t->slots; slot; slot = slot->next) {
-		uint64_t at = lease_deadline(slot->lease);
-		next = at < next ? at : next;
-	}
-	return next;
+	const struct timer *first = timers_first(&t->timers);
+	return first ? first->at : UINT64_MAX;
 }
 
 void leases_run_timers(struct leases *t, uint64_t now)
 {
-	for (struct lease_slot *slot = t->slots; slot; slot = slot->next)
+	struct timer *first;
+	struct lease_slot *due = NULL;
+
+	/* Taken out first: running one may arm it again, even for now. */
+	while ((first = timers_first(&t->timers)) && first->at <= now) {
+		struct lease_slot *slot = (struct lease_slot *)((char *)first - offsetof(struct lease_slot, timer));
+		timers_remove(&t->timers, first);
+		slot->due_next = due;
+		due = slot;
+	}
+	while (due) {
+		struct lease_slot *slot = due;
+		due = slot->due_next;
 		lease_run_timers(slot->lease, now);
+		rescheduled(slot, slot->lease);
+	}
 }
 
 static void slot_free(struct lease_slot *slot)
@@ -174,28 +316,29 @@ static void finish_reclaim(struct lease_slot *slot)
 
 void leases_reap(struct leases *t)
 {
-	for (struct lease_slot *slot = t->slots; slot; slot = slot->next)
+	while (t->settle) {
+		struct lease_slot *slot = t->settle;
+		t->settle = slot->settle_next;
+		slot->queued = false;
 		if (slot->reclaimed)
-			finish_reclaim(slot);
-
-	for (struct lease_slot **p = &t->slots; *p;) {
-		struct lease_slot *slot = *p;
-		if (!slot->ended) {
-			p = &slot->next;
-			continue;
+			finish_reclaim(slot); /* may end it: queued again */
+		if (slot->ended && !slot->queued) {
+			unlink_slot(t, slot);
+			slot_free(slot);
 		}
-		*p = slot->next;
-		slot_free(slot);
 	}
 }
 
 void leases_free_all(struct leases *t)
 {
+	timers_free(&t->timers); /* first: it touches every armed slot */
 	while (t->slots) {
 		struct lease_slot *slot = t->slots;
 		t->slots = slot->next;
 		lease_stop(slot->lease);
 		slot_free(slot);
 	}
-	t->count = 0;
+	for (int i = 0; i < LEASES_INDEXES; i++)
+		free(t->buckets[i]);
+	*t = (struct leases){ .loop = t->loop, .state_dir = t->state_dir };
 }

@@ -74,3 +74,25 @@ def _bound_and_fresh(daemon, network):
     if entry and entry["state"] == "BOUND" and entry["expiresIn"] > LEASE_S / 2:
         return entry
     return None
+
+
+def test_a_renewal_needs_no_arp_from_the_pod(lab, macvlan, pod, dhcp_daemon, sniffer):
+    """The kernel's neighbour table is one for every namespace of the machine (about a
+    thousand entries here): ten thousand pods resolving the server for their renewals
+    would overflow it and lose requests. A renewal's first DHCPREQUEST is framed
+    straight to the MAC the server's DHCPACK came from, so the pod's namespace never
+    asks for the server. (The LAN knows the pod's MAC here, so the server does not ask
+    either, and nothing else would put the server in the pod's table.)"""
+    server = lab.start_dhcpd(lease_time=LEASE_S)
+    conf = dhcp_conf(lab, dhcp_daemon, "1.0.0")
+    address = macvlan.add(conf, pod, container_id="cnt-noarp")["ips"][0]["address"].split("/")[0]
+    mac = pod.link("eth0")["address"]
+    lab.lan.ip("neigh", "replace", address, "lladdr", mac, "nud", "permanent", "dev", lab.lan_if)
+    end = server.lease_for(ip=address).expires
+    wait_until(lambda: server.lease_for(ip=address).expires > end, LEASE_S / 2 + 3, "the renewal")
+
+    [request, *_] = [m for m in sniffer.messages("REQUEST", chaddr=mac) if m["ciaddr"] == address]
+    server_mac = lab.lan.link(lab.lan_if)["address"]
+    assert request["eth_dst"] == server_mac, request
+    assert lab.router not in pod.ip("neigh", "show", check=False), pod.ip("neigh", "show")
+    macvlan.ok("DEL", conf, pod, container_id="cnt-noarp")

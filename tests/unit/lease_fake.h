@@ -142,7 +142,8 @@ struct fake_pod {
 	const char *master;
 	int ifindex;
 	uint8_t mac[6];
-	uint64_t netns_ino; /* the namespace at netns_path now */
+	uint8_t server_mac[6]; /* the source of the frames the fake server sends; zero: unknown */
+	uint64_t netns_ino;    /* the namespace at netns_path now */
 	char trace[8192];
 };
 
@@ -422,7 +423,7 @@ ssize_t podnet_packet_recv(int fd, uint8_t *buf, size_t len, bool *checksum_part
 {
 	ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
 
-	memset(from, 0, 6);
+	memcpy(from, pod.server_mac, 6);
 	*checksum_partial = false;
 	return n < 0 ? -errno : n;
 }

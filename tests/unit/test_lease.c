@@ -312,6 +312,35 @@ static void expiry_takes_the_address_off_and_starts_over(void **state)
 
 /* A packet socket that could not be opened at T1 is tried again with the renewal's
  * next message: a broadcast DHCPNAK is heard from then on. */
+/* With the server's MAC known from its DHCPACK, a renewal's first DHCPREQUEST is
+ * framed to it (no ARP in the pod's namespace); a retransmission takes the kernel's
+ * path, in case the server's MAC changed. */
+static void renewal_goes_first_to_the_servers_mac_then_through_the_kernel(void **state)
+{
+	static const uint8_t server_mac[6] = { 0x02, 0x5e, 0x00, 0x00, 0x00, 0x01 };
+	struct fx *fx = *state;
+
+	memcpy(pod.server_mac, server_mac, 6);
+	fx_lease(fx);
+	lease_start(fx->lease, fx->now);
+	reply_offer(fx);
+	deliver_on_packet(fx, DHCPACK); /* a frame: its source MAC is the server's */
+	assert_state(fx, DHCP_STATE_BOUND);
+	fire(fx);
+	fx->answer_returns = false;
+	trace_clear();
+	assert_int_equal(fire(fx), T1(fx->t0));
+	assert_trace("packet-socket udp-socket packet:DHCPREQUEST");
+	const struct sent_dgram *first = last_sent();
+	assert_sent_type(first, DHCPREQUEST);
+	assert_ciaddr(first, ADDR);
+	uint32_t xid = xid_of(first);
+	trace_clear();
+	fire(fx);
+	assert_trace("udp:DHCPREQUEST");
+	assert_int_equal(xid_of(last_sent()), xid);
+}
+
 static void renewal_retries_the_packet_socket_at_its_next_message(void **state)
 {
 	struct fx *fx = *state;
@@ -766,6 +795,7 @@ int main(void)
 		FX_TEST(acquisition_timeout_answers_with_the_story),
 		FX_TEST(renewal_at_t1_is_unicast_and_hears_broadcast_naks),
 		FX_TEST(expiry_takes_the_address_off_and_starts_over),
+		FX_TEST(renewal_goes_first_to_the_servers_mac_then_through_the_kernel),
 		FX_TEST(renewal_retries_the_packet_socket_at_its_next_message),
 		FX_TEST(a_send_refused_for_now_is_tried_again_shortly),
 		FX_TEST(a_send_refused_every_time_is_given_up_after_four_more_tries),

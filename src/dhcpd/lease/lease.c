@@ -31,6 +31,7 @@ struct lease {
 	struct dhcp_output *resend;
 	uint64_t resend_at;
 	unsigned resend_tries;
+	uint32_t framed_xid; /* the renewal whose first DHCPREQUEST went straight to the server's MAC */
 	bool pod_gone;
 	bool ended;
 };
@@ -43,6 +44,14 @@ struct lease {
 #define RESEND_TRIES 4
 
 static void pump(struct lease *l, uint64_t now);
+
+/* The owner hears of any move of the earliest timer: called on the way out of every
+ * call in and every packet handled. */
+static void rescheduled(struct lease *l)
+{
+	if (!l->ended && l->owner->rescheduled)
+		l->owner->rescheduled(l->ctx, l);
+}
 
 /* ---- the engine's needs ---- */
 
@@ -155,6 +164,7 @@ void lease_start(struct lease *l, uint64_t now)
 {
 	dhcp_client_start(&l->client, now);
 	pump(l, now);
+	rescheduled(l);
 }
 
 void lease_reclaim(struct lease *l, uint64_t now, struct in_addr addr)
@@ -165,6 +175,7 @@ void lease_reclaim(struct lease *l, uint64_t now, struct in_addr addr)
 		 inet_ntop(AF_INET, &addr, text, sizeof(text)));
 	dhcp_client_start_reboot(&l->client, now, addr);
 	pump(l, now);
+	rescheduled(l);
 }
 
 void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved, bool lost)
@@ -176,12 +187,14 @@ void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved,
 	log_info("%s: resumed in %s", l->key, dhcp_client_state_name(dhcp_client_get_state(&l->client)));
 	pump(l, now);
 	sync_ensure_at(&l->sync, now);
+	rescheduled(l);
 }
 
 void lease_lose_pod(struct lease *l)
 {
 	l->pod_gone = true;
 	link_lose_pod(&l->link);
+	rescheduled(l);
 }
 
 void lease_release(struct lease *l, uint64_t now, const char *why)
@@ -231,6 +244,18 @@ static int send_from_pod(struct lease *l, const struct dhcp_output *out, uint64_
 	 * unicast still waiting for ARP would die with. */
 	if (out->type == DHCPRELEASE && last && on_link(last, out->dst))
 		return link_frame_to_server(&l->link, out);
+	/* A renewal's first DHCPREQUEST to a server on the pod's subnet goes straight to
+	 * the MAC its DHCPACK came from too: no ARP from the pod's namespace, whose
+	 * neighbour entries share one kernel table with every other namespace's (about a
+	 * thousand entries here; ten thousand pods renewing would overflow it, and lose
+	 * requests). Its retransmissions take the kernel's path, so a server whose MAC
+	 * changed is still reached. */
+	if (out->type == DHCPREQUEST && out->transport == DHCP_SEND_UNICAST && last && on_link(last, out->dst) &&
+	    link_knows_server(&l->link) && dhcp_client_xid(&l->client) != l->framed_xid) {
+		l->framed_xid = dhcp_client_xid(&l->client);
+		if (link_renew_via_server_mac(&l->link, out) == 0)
+			return 0;
+	}
 	r = link_send(&l->link, out);
 	/* The leased address was taken off the pod: the server answers a renewal to that
 	 * address, which nobody would claim (ARP). The lease is still ours: put it back
@@ -291,6 +316,7 @@ void lease_receive(struct lease *l, uint64_t now, const uint8_t *payload, size_t
 		return;
 	dhcp_client_receive(&l->client, now, payload, len);
 	pump(l, now);
+	rescheduled(l);
 }
 
 /* ---- the ARP probe ---- */
@@ -322,6 +348,7 @@ static void on_arp(struct loop_source *source, uint32_t events)
 
 	if (probe_read(&l->probe, holder) == PROBE_CONFLICT && !l->ended)
 		decline(l, holder, loop_now_ms());
+	rescheduled(l);
 }
 
 static void start_probe(struct lease *l, uint64_t now)

@@ -41,6 +41,9 @@ struct lease_owner {
 	void (*forget)(void *ctx, struct lease *lease);
 	/* The lease is over (failed, released): free it once this turn of the loop ends. */
 	void (*ended)(void *ctx, struct lease *lease);
+	/* Its earliest timer (lease_deadline) may have moved: after every call in, and
+	 * every packet it took. NULL when the owner asks lease_deadline itself. */
+	void (*rescheduled)(void *ctx, struct lease *lease);
 };
 
 /* Takes over spec->client.request_options, also on failure (NULL: out of memory). */

@@ -179,11 +179,21 @@ void link_remember_server(struct lease_link *link)
 		memcpy(link->server_mac, link->last_from, sizeof(link->server_mac));
 }
 
-int link_frame_to_server(struct lease_link *link, const struct dhcp_output *out)
+bool link_knows_server(const struct lease_link *link)
 {
 	static const uint8_t none[6];
+	return memcmp(link->server_mac, none, sizeof(none)) != 0;
+}
 
-	return send_framed(link, memcmp(link->server_mac, none, sizeof(none)) != 0 ? link->server_mac : NULL, out);
+int link_frame_to_server(struct lease_link *link, const struct dhcp_output *out)
+{
+	return send_framed(link, link_knows_server(link) ? link->server_mac : NULL, out);
+}
+
+int link_renew_via_server_mac(struct lease_link *link, const struct dhcp_output *out)
+{
+	int r = open_udp(link, out);
+	return r < 0 ? r : link_frame_to_server(link, out);
 }
 
 static int send_unicast(struct lease_link *link, const struct dhcp_output *out)

@@ -64,6 +64,11 @@ int link_broadcast(struct lease_link *link, const struct dhcp_output *out);
 /* The lease was just bound by what the packet socket heard last: that frame came
  * from the server (or from the router in front of it). */
 void link_remember_server(struct lease_link *link);
+/* The server's MAC is known (remembered since the last DHCPACK came in). */
+bool link_knows_server(const struct lease_link *link);
 /* The datagram framed straight to the remembered server's MAC (to the link's
  * broadcast address when none is known): it leaves at once, with no ARP to wait for. */
 int link_frame_to_server(struct lease_link *link, const struct dhcp_output *out);
+/* A renewal's unicast DHCPREQUEST framed to the known server's MAC, with the UDP
+ * socket its reply comes to (bound to the leased address) opened first. */
+int link_renew_via_server_mac(struct lease_link *link, const struct dhcp_output *out);
