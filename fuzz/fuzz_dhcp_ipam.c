@@ -31,7 +31,7 @@ static void client_config(json_t *input)
 	att.pod_name = cni_args_get(&args, "K8S_POD_NAME");
 	if (dhcp_ipam_conf_parse(json_object_get(input, "ipam"), &args, &conf, &err) == 0 &&
 	    dhcp_client_config_build(&conf, &att, &config, &err) == 0)
-		free(config.request_options);
+		dhcp_client_config_free(&config);
 	cni_args_free(&args);
 }
 
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dhcp_lease_clear(&lease);
 	if (lease_record_names(record, &spec) == 0 && lease_record_mac(record, spec.mac) == 0 &&
 	    lease_record_spec(record, &spec) == 0)
-		free(spec.client.request_options);
+		dhcp_client_config_free(&spec.client);
 	json_decref(input);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* libFuzzer: a frame from the packet socket, through IPv4/UDP unframing and the
  * client state machine in every state that expects replies. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dhcp4/client.h"
@@ -26,13 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *payload;
 	size_t len;
-	struct dhcp_client_config config = { .mac = { 2, 0, 0, 0, 0, 1 }, .client_id = { 0, 'x' }, .client_id_len = 2 };
+	struct dhcp_client_config config = { .mac = { 2, 0, 0, 0, 0, 1 }, .client_id = malloc(2), .client_id_len = 2 };
 	static struct dhcp_client client;
 	struct dhcp_output out;
 	struct dhcp_event ev;
 
-	if (size < 1 || dhcp_packet_unframe(data + 1, size - 1, data[0] & 1, &payload, &len) != DHCP_PACKET_OK)
+	if (!config.client_id || size < 1 ||
+	    dhcp_packet_unframe(data + 1, size - 1, data[0] & 1, &payload, &len) != DHCP_PACKET_OK) {
+		free(config.client_id);
 		return 0;
+	}
+	memcpy(config.client_id, "\0x", 2);
 	/* The first octet picks how far the client got before this reply arrives. */
 	dhcp_client_init(&client, &config, fixed_random, quiet_log, NULL);
 	if (data[0] & 2)

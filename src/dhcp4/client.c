@@ -525,9 +525,15 @@ void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *co
 		t->reboot_tries = DEFAULT_REBOOT_TRIES;
 }
 
+void dhcp_client_config_free(const struct dhcp_client_config *config)
+{
+	free(config->client_id);
+	free(config->request_options);
+}
+
 void dhcp_client_free(struct dhcp_client *c)
 {
-	free(c->config.request_options);
+	dhcp_client_config_free(&c->config);
 	free(c->counters.last);
 	free(c->output);
 	free(c->events);

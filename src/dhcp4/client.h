@@ -41,7 +41,9 @@ struct dhcp_timing {
 
 struct dhcp_client_config {
 	uint8_t mac[6];
-	uint8_t client_id[DHCP_CLIENT_ID_MAX];
+	/* Option 61 (at most DHCP_CLIENT_ID_MAX octets), allocated to its length: owned by
+	 * the client after dhcp_client_init, as request_options. */
+	uint8_t *client_id;
 	size_t client_id_len;
 	/* Encoded options for DHCPDISCOVER and DHCPREQUEST: 55, 57, 12 or 81, 60 and
 	 * whatever else the network provides, appended as they are. Owned by the client
@@ -150,7 +152,11 @@ struct dhcp_client {
 	unsigned n_events;
 };
 
-/* Takes ownership of config->request_options. */
+/* Frees what a configuration owns (client_id, request_options), for one no client
+ * took over. */
+void dhcp_client_config_free(const struct dhcp_client_config *config);
+
+/* Takes ownership of config->client_id and config->request_options. */
 void dhcp_client_init(struct dhcp_client *c, const struct dhcp_client_config *config, dhcp_random_fn random,
 		      dhcp_log_fn log, void *ctx);
 void dhcp_client_free(struct dhcp_client *c);

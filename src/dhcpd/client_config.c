@@ -80,18 +80,19 @@ static void put_identity(struct dhcp_builder *b, const struct dhcp_ipam_conf *co
 int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att,
 			     struct dhcp_client_config *out, struct cni_error *err)
 {
-	uint8_t buf[DHCP_OUTPUT_MAX / 2];
+	uint8_t buf[DHCP_OUTPUT_MAX / 2], id[DHCP_CLIENT_ID_MAX];
 	struct dhcp_builder b;
 	const struct dhcp_provide *client_id = find_provide(conf, DHCP_OPTION_CLIENT_IDENTIFIER);
+	size_t id_len;
 
 	*out = (struct dhcp_client_config){ .broadcast = conf->broadcast };
 	dhcp_builder_init_options(&b, buf, sizeof(buf));
 	memcpy(out->mac, att->mac, sizeof(out->mac));
 	if (client_id) {
-		out->client_id_len = strlen(client_id->value);
-		memcpy(out->client_id, client_id->value, out->client_id_len);
+		id_len = strlen(client_id->value);
+		memcpy(id, client_id->value, id_len);
 	} else {
-		out->client_id_len = dhcp_default_client_id(att, out->client_id);
+		id_len = dhcp_default_client_id(att, id);
 	}
 	dhcp_builder_put(&b, DHCP_OPTION_PARAMETER_REQUEST_LIST, conf->request, conf->n_request);
 	/* RFC 2132 9.10: the largest message we take; 576 is the floor every host takes. */
@@ -109,10 +110,16 @@ int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhc
 		return cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.provide and ipam.request make DHCP messages "
 								   "larger than %zu octets", sizeof(buf));
 	out->request_options = malloc(b.len);
-	if (!out->request_options)
+	out->client_id = malloc(id_len ? id_len : 1);
+	if (!out->request_options || !out->client_id) {
+		dhcp_client_config_free(out);
+		*out = (struct dhcp_client_config){ 0 };
 		return cni_error_set(err, CNI_ERR_IO, "out of memory");
+	}
 	memcpy(out->request_options, buf, b.len);
 	out->request_options_len = b.len;
+	memcpy(out->client_id, id, id_len);
+	out->client_id_len = id_len;
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec)
 	struct lease_slot *slot = calloc(1, sizeof(*slot));
 
 	if (!slot || (grow_buckets(t) < 0 && !t->n_buckets)) {
-		free(spec->client.request_options);
+		dhcp_client_config_free(&spec->client);
 		free(slot);
 		return NULL;
 	}
@@ -314,6 +315,11 @@ static void finish_reclaim(struct lease_slot *slot)
 	}
 }
 
+/* Leases freed since the heap was last trimmed: past this, or when the last lease
+ * goes, the freed memory goes back to the system (malloc keeps it otherwise, and a
+ * node that ran a thousand pods would hold their memory for good). */
+#define TRIM_AFTER_FREED 64
+
 void leases_reap(struct leases *t)
 {
 	while (t->settle) {
@@ -325,7 +331,12 @@ void leases_reap(struct leases *t)
 		if (slot->ended && !slot->queued) {
 			unlink_slot(t, slot);
 			slot_free(slot);
+			t->freed_untrimmed++;
 		}
+	}
+	if (t->freed_untrimmed >= TRIM_AFTER_FREED || (t->freed_untrimmed && t->count == 0)) {
+		malloc_trim(0);
+		t->freed_untrimmed = 0;
 	}
 }
 

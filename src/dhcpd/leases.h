@@ -47,6 +47,7 @@ struct leases {
 	struct timers timers;
 	struct lease_slot *settle; /* ended or reclaimed during this turn of the loop */
 	size_t count;              /* not ended */
+	size_t freed_untrimmed;    /* leases freed since malloc_trim */
 };
 
 void leases_init(struct leases *t, struct loop *loop, const char *state_dir);

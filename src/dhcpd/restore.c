@@ -68,7 +68,7 @@ static void restore_one(json_t *record, void *ctx)
 			podnet_netns_ino(netns_path, &spec.netns_ino) == 0;
 		usable = configure(r, record, &link, &spec, &err);
 		if (usable == 0 && (usable = lease_record_lease(record, now, &saved, &lost)) < 0)
-			free(spec.client.request_options);
+			dhcp_client_config_free(&spec.client);
 	}
 	if (usable < 0) {
 		log_warning("%s: the saved lease cannot be used (%s): forgetting it", key ? key : "a record",

@@ -650,6 +650,8 @@ static inline void fx_client_config(const struct fx *fx, struct dhcp_client_conf
 {
 	*c = (struct dhcp_client_config){ .timing = fx->timing };
 	memcpy(c->mac, test_mac, 6);
+	c->client_id = malloc(1 + strlen(FX_KEY));
+	assert_non_null(c->client_id);
 	c->client_id[0] = 0;
 	memcpy(c->client_id + 1, FX_KEY, strlen(FX_KEY));
 	c->client_id_len = 1 + strlen(FX_KEY);

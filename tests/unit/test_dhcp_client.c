@@ -71,6 +71,8 @@ static void rig_init(struct rig *r, bool broadcast, const struct dhcp_timing *ti
 	assert_non_null(options);
 	memcpy(options, request_options, sizeof(request_options));
 	memcpy(config.mac, test_mac, 6);
+	config.client_id = malloc(sizeof(client_id));
+	assert_non_null(config.client_id);
 	memcpy(config.client_id, client_id, sizeof(client_id));
 	config.client_id_len = sizeof(client_id);
 	config.request_options = options;

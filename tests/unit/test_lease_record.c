@@ -33,6 +33,8 @@ static void custom_lease(struct fx *fx)
 		.request_options_len = sizeof(custom_options),
 	};
 	memcpy(spec.client.mac, test_mac, 6);
+	spec.client.client_id = malloc(sizeof(custom_id));
+	assert_non_null(spec.client.client_id);
 	memcpy(spec.client.client_id, custom_id, sizeof(custom_id));
 	spec.client.request_options = malloc(sizeof(custom_options));
 	assert_non_null(spec.client.request_options);
@@ -103,7 +105,7 @@ static void record_without_master_reads_back(void **state)
 	json_t *master = json_object_get(fx->record, "master");
 	assert_true(!master || json_is_null(master));
 	int r = lease_record_spec(fx->record, &spec);
-	free(spec.client.request_options);
+	dhcp_client_config_free(&spec.client);
 	assert_int_equal(r, 0);
 	assert_null(spec.master);
 }
@@ -169,7 +171,7 @@ static void names_mac_spec_and_lease_round_trip(void **state)
 	assert_int_equal(spec.client.timing.initial_ms, 1500);
 	assert_int_equal(spec.client.timing.max_ms, 6000);
 	assert_int_equal(spec.client.timing.acquire_ms, 20000);
-	free(spec.client.request_options);
+	dhcp_client_config_free(&spec.client);
 
 	assert_int_equal(lease_record_lease(record, fx->now, &saved, &lost), 0);
 	assert_false(lost);
@@ -304,7 +306,7 @@ static int read_with(enum reader reader, json_t *record, uint64_t now)
 		break;
 	case SPEC:
 		r = lease_record_spec(record, &spec);
-		free(spec.client.request_options);
+		dhcp_client_config_free(&spec.client);
 		break;
 	case LEASE:
 		r = lease_record_lease(record, now, &saved, &lost);
@@ -461,7 +463,7 @@ static void numbers_at_their_bounds_are_taken(void **state)
 	assert_int_equal(spec.client.timing.initial_ms, 0);
 	assert_int_equal(spec.client.timing.acquire_ms, UINT32_MAX);
 	assert_int_equal(spec.client.client_id_len, 0);
-	free(spec.client.request_options);
+	dhcp_client_config_free(&spec.client);
 	json_decref(record);
 }
 
@@ -484,7 +486,7 @@ static void malformed_hex_digits_are_refused(void **state)
 		snprintf(value, sizeof(value), "01%s02", bad_pairs[i]);
 		json_object_set_new(json_object_get(record, "client"), "clientId", json_string(value));
 		int r = lease_record_spec(record, &spec);
-		free(spec.client.request_options);
+		dhcp_client_config_free(&spec.client);
 		json_decref(record);
 		if (r != -EINVAL)
 			snprintf(wrong + used, sizeof(wrong) - used, "\n  clientId \"%s\" read as %zu octets (%02x %02x %02x)",

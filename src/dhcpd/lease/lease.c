@@ -107,7 +107,7 @@ struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const 
 	struct lease *l = calloc(1, sizeof(*l));
 
 	if (!l || copy_strings(l, spec) < 0) {
-		free(spec->client.request_options);
+		dhcp_client_config_free(&spec->client);
 		free(l);
 		return NULL;
 	}

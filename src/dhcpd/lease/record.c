@@ -128,7 +128,7 @@ static int read_client(json_t *client, struct dhcp_client_config *out)
 	    hex_decode(json_string_value(json_object_get(client, "clientId")), DHCP_CLIENT_ID_MAX, &id, &id_len) < 0 ||
 	    hex_decode(json_string_value(json_object_get(client, "options")), DHCP_OUTPUT_MAX, &options, &options_len) < 0)
 		return -EINVAL;
-	memcpy(out->client_id, id, id_len);
+	out->client_id = TAKE_PTR(id);
 	out->client_id_len = id_len;
 	out->request_options = options;
 	out->request_options_len = options_len;
