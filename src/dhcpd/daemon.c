@@ -161,9 +161,9 @@ static int serve(struct daemon *d)
 	int r;
 
 	leases_init(&d->leases, &d->loop, d->opt.state_dir);
+	sweep_init(&d->sweep, &d->leases, &d->loop, loop_now_ms());
 	restore_leases(&d->leases, &d->opt);
 	adopt_from_cni_cache(&d->leases, &d->opt);
-	sweep_init(&d->sweep, &d->leases, &d->loop, loop_now_ms());
 	d->methods = (struct methods){ .leases = &d->leases, .opt = &d->opt };
 	server_init(&d->server, &d->loop, d->opt.socket_path, d->opt.has_socket_group ? &d->opt.socket_group : NULL,
 		    methods_dispatch, &d->methods);

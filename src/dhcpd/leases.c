@@ -110,6 +110,12 @@ void leases_init(struct leases *t, struct loop *loop, const char *state_dir)
 	*t = (struct leases){ .loop = loop, .state_dir = state_dir };
 }
 
+void leases_on_add(struct leases *t, void (*fn)(void *ctx, struct lease_slot *slot), void *ctx)
+{
+	t->added = fn;
+	t->added_ctx = ctx;
+}
+
 /* FNV-1a */
 static size_t text_hash(const char *text)
 {
@@ -211,6 +217,8 @@ struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec)
 		t->slots->prev = slot;
 	t->slots = slot;
 	t->count++;
+	if (t->added)
+		t->added(t->added_ctx, slot);
 	return slot;
 }
 
@@ -351,5 +359,5 @@ void leases_free_all(struct leases *t)
 	}
 	for (int i = 0; i < LEASES_INDEXES; i++)
 		free(t->buckets[i]);
-	*t = (struct leases){ .loop = t->loop, .state_dir = t->state_dir };
+	*t = (struct leases){ .loop = t->loop, .state_dir = t->state_dir, .added = t->added, .added_ctx = t->added_ctx };
 }

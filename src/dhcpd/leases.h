@@ -48,9 +48,15 @@ struct leases {
 	struct lease_slot *settle; /* ended or reclaimed during this turn of the loop */
 	size_t count;              /* not ended */
 	size_t freed_untrimmed;    /* leases freed since malloc_trim */
+	/* Told of every lease added (leases_on_add): the sweep watches its namespace's
+	 * directory from the start. */
+	void (*added)(void *ctx, struct lease_slot *slot);
+	void *added_ctx;
 };
 
 void leases_init(struct leases *t, struct loop *loop, const char *state_dir);
+/* `fn` is called with every lease added from now on. */
+void leases_on_add(struct leases *t, void (*fn)(void *ctx, struct lease_slot *slot), void *ctx);
 /* A lease for `spec`, in the table (not started); NULL: out of memory. Takes over
  * spec->client.request_options. */
 struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec);

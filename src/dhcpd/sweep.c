@@ -57,33 +57,6 @@ static void on_events(struct loop_source *source, uint32_t events)
 		}
 }
 
-void sweep_init(struct sweep *s, struct leases *t, struct loop *loop, uint64_t now)
-{
-	*s = (struct sweep){ .leases = t, .loop = loop, .at = now + SCAN_STEP_MS };
-	s->events = (struct loop_source){ .handler = on_events, .data = s };
-	s->events.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->events.fd >= 0 && loop_add(loop, &s->events, EPOLLIN) < 0) {
-		close(s->events.fd);
-		s->events.fd = -1;
-	}
-	if (s->events.fd < 0)
-		log_warning("no inotify (%s): pods deleted without a DEL are found by the scan, within a minute",
-			    strerror(errno));
-}
-
-void sweep_close(struct sweep *s)
-{
-	while (s->dirs) {
-		struct watched_dir *d = s->dirs;
-		s->dirs = d->next;
-		free(d);
-	}
-	if (s->events.fd >= 0) {
-		loop_remove(s->loop, &s->events);
-		close(s->events.fd);
-	}
-}
-
 /* The kernel reports nothing for /proc (a /proc/PID/ns/net path): not asked. */
 static int watch(const struct sweep *s, const char *dir)
 {
@@ -116,6 +89,39 @@ static void watch_dir_of(struct sweep *s, const struct lease *lease)
 		s->dirs = d;
 	}
 	d->wd = watch(s, d->path);
+}
+
+static void on_added(void *ctx, struct lease_slot *slot)
+{
+	watch_dir_of(ctx, slot->lease);
+}
+
+void sweep_init(struct sweep *s, struct leases *t, struct loop *loop, uint64_t now)
+{
+	*s = (struct sweep){ .leases = t, .loop = loop, .at = now + SCAN_STEP_MS };
+	s->events = (struct loop_source){ .handler = on_events, .data = s };
+	s->events.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->events.fd >= 0 && loop_add(loop, &s->events, EPOLLIN) < 0) {
+		close(s->events.fd);
+		s->events.fd = -1;
+	}
+	if (s->events.fd < 0)
+		log_warning("no inotify (%s): pods deleted without a DEL are found by the scan, within a minute",
+			    strerror(errno));
+	leases_on_add(t, on_added, s);
+}
+
+void sweep_close(struct sweep *s)
+{
+	while (s->dirs) {
+		struct watched_dir *d = s->dirs;
+		s->dirs = d->next;
+		free(d);
+	}
+	if (s->events.fd >= 0) {
+		loop_remove(s->loop, &s->events);
+		close(s->events.fd);
+	}
 }
 
 uint64_t sweep_deadline(const struct sweep *s)

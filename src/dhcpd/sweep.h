@@ -22,6 +22,8 @@ struct sweep {
 	uint64_t at;               /* the next step of the scan */
 };
 
+/* Watches the namespace directory of every lease `t` gets from now on: call it before
+ * the saved leases are restored. */
 void sweep_init(struct sweep *s, struct leases *t, struct loop *loop, uint64_t now);
 void sweep_close(struct sweep *s);
 /* UINT64_MAX while there is no lease to check. */
