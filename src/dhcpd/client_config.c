@@ -6,6 +6,7 @@
 #include "cni/json.h"
 #include "dhcp4/protocol.h"
 #include "dhcpd/client_config.h"
+#include "dhcpd/podnet.h"
 
 size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX])
 {
@@ -172,4 +173,18 @@ int lease_spec_configure(struct lease_spec *spec, json_t *config, const char *ar
 	spec->ifindex = link->index;
 	memcpy(spec->mac, link->mac, sizeof(spec->mac));
 	return 0;
+}
+
+int lease_spec_for_pod(struct lease_spec *spec, char **netns_path, json_t *config, const char *args, const char *kind,
+		       const struct daemon_options *opt, struct cni_error *err)
+{
+	struct link_info link;
+
+	if (!(*netns_path = podnet_netns_path(opt->hostprefix, spec->netns)))
+		return cni_error_set(err, CNI_ERR_IO, "the dhcp daemon is out of memory");
+	spec->netns_path = *netns_path;
+	if (podnet_prepare_link(*netns_path, spec->ifname, NULL, kind, &link, err) < 0 ||
+	    podnet_netns_ino(*netns_path, &spec->netns_ino) < 0)
+		return -1;
+	return lease_spec_configure(spec, config, args, &link, opt, err);
 }

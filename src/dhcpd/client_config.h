@@ -35,3 +35,11 @@ int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhc
  * arpProbe, and the link's index and MAC. The caller fills the spec's names. */
 int lease_spec_configure(struct lease_spec *spec, json_t *config, const char *args, const struct link_info *link,
 			 const struct daemon_options *opt, struct cni_error *err);
+
+/* The spec of a lease for the pod's interface, whose names the caller filled: its
+ * namespace found where the daemon sees it (`*netns_path`, allocated; the spec points
+ * at it), the interface brought up (it must be of `kind` when not NULL), and
+ * lease_spec_configure. On failure `err` says why (no code: the namespace went away
+ * meanwhile) and nothing is left allocated but `*netns_path`. */
+int lease_spec_for_pod(struct lease_spec *spec, char **netns_path, json_t *config, const char *args, const char *kind,
+		       const struct daemon_options *opt, struct cni_error *err);

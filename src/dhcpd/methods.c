@@ -11,7 +11,6 @@
 #include "dhcpd/client_config.h"
 #include "dhcpd/lease/sync.h"
 #include "dhcpd/methods.h"
-#include "dhcpd/podnet.h"
 #include "dhcpd/reclaim.h"
 #include "util/macro.h"
 
@@ -103,7 +102,6 @@ static bool find_call(struct methods *m, json_t *params, struct conn *conn, stru
 static struct lease_slot *start_lease(struct methods *m, const struct call *call, struct conn *conn)
 {
 	struct cni_error err = { 0 };
-	struct link_info link;
 	struct lease_spec spec = {
 		.container_id = call->container_id,
 		.network = call->network,
@@ -111,19 +109,11 @@ static struct lease_slot *start_lease(struct methods *m, const struct call *call
 		.netns = call->netns,
 	};
 	_cleanup_free_ char *netns_path = NULL;
-
-	if (!(netns_path = podnet_netns_path(m->opt->hostprefix, call->netns))) {
-		reply_oom(conn);
-		return NULL;
-	}
-	spec.netns_path = netns_path;
 	/* A member of the socket's group leases only for a pod's macvlan: not for the
 	 * node's uplink, or a veth some namespace holds. */
 	const char *kind = conn_caller_is_root(conn) ? NULL : "macvlan";
 
-	if (podnet_prepare_link(netns_path, call->ifname, NULL, kind, &link, &err) < 0 ||
-	    podnet_netns_ino(netns_path, &spec.netns_ino) < 0 ||
-	    lease_spec_configure(&spec, call->config, call->args, &link, m->opt, &err) < 0) {
+	if (lease_spec_for_pod(&spec, &netns_path, call->config, call->args, kind, m->opt, &err) < 0) {
 		if (!err.code)
 			cni_error_set(&err, CNI_ERR_NETNS, "%s went away while its lease was being set up", netns_path);
 		if (kind && err.code == CNI_ERR_DAEMON)

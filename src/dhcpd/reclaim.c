@@ -27,7 +27,6 @@ struct lease_slot *reclaim_start(struct leases *t, const struct daemon_options *
 				 json_t *config, const char *args, uint32_t acquire_ms)
 {
 	struct cni_error err = { 0 };
-	struct link_info link;
 	struct in_addr addr;
 	struct lease_spec spec = {
 		.container_id = names->container_id,
@@ -37,19 +36,17 @@ struct lease_slot *reclaim_start(struct leases *t, const struct daemon_options *
 	};
 	_cleanup_free_ char *netns_path = NULL;
 
-	if (!names->netns || names->netns[0] != '/' || !(netns_path = podnet_netns_path(opt->hostprefix, names->netns)))
+	if (!names->netns || names->netns[0] != '/')
 		return NULL;
-	spec.netns_path = netns_path;
+	if (lease_spec_for_pod(&spec, &netns_path, config, args, NULL, opt, &err) < 0) {
+		log_debug("%s/%s/%s: cannot reclaim its lease: %s", names->container_id, names->network,
+			  names->ifname, err.code ? err.msg : "its namespace went away");
+		return NULL;
+	}
 	if (!pod_address(config, netns_path, names->ifname, &addr)) {
 		log_debug("%s/%s/%s: no IPv4 address on %s in %s: nothing to reclaim", names->container_id,
 			  names->network, names->ifname, names->ifname, netns_path);
-		return NULL;
-	}
-	if (podnet_prepare_link(netns_path, names->ifname, NULL, NULL, &link, &err) < 0 ||
-	    podnet_netns_ino(netns_path, &spec.netns_ino) < 0 ||
-	    lease_spec_configure(&spec, config, args, &link, opt, &err) < 0) {
-		log_debug("%s/%s/%s: cannot reclaim its lease: %s", names->container_id, names->network,
-			  names->ifname, err.code ? err.msg : "its namespace went away");
+		dhcp_client_config_free(&spec.client);
 		return NULL;
 	}
 	if (acquire_ms)
