@@ -73,7 +73,7 @@ static int read_response(int fd, int timeout_ms, struct jsonline_reader *r, stru
 	}
 	if (n == -E2BIG)
 		return cni_error_set(err, CNI_ERR_DAEMON, "the dhcp daemon's answer is larger than %u bytes",
-				     RPC_MESSAGE_MAX);
+				     RPC_ANSWER_MAX);
 	if (n < 0 && n != -EPIPE)
 		return cni_error_set(err, CNI_ERR_DAEMON, "reading from the dhcp daemon: %s", strerror(-n));
 	return 0;
@@ -144,7 +144,7 @@ int rpc_call(const char *socket_path, const char *method, json_t *params, int ti
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return cni_error_set(err, CNI_ERR_DAEMON, "sending %s to the dhcp daemon: %s", method, strerror(-r));
 	shutdown(fd, SHUT_WR);
-	jsonline_reader_init(&reader, RPC_MESSAGE_MAX);
+	jsonline_reader_init(&reader, RPC_ANSWER_MAX);
 	int read = read_response(fd, timeout_ms, &reader, err);
 	if (r < 0 && (read < 0 || reader.len == 0)) {
 		cni_error_clear(err);

@@ -11,6 +11,8 @@
 #define DHCP_DEFAULT_SOCKET "/run/cni/dhcp.sock"
 /* Requests carry a network configuration: far below this. */
 #define RPC_MESSAGE_MAX (1u << 20)
+/* Answers: DHCP.List of a hundred thousand leases is some 50 MB. */
+#define RPC_ANSWER_MAX (128u << 20)
 
 /* Calls `method`; *result is the "result" value (a new reference). A daemon error is
  * passed on with its code; no daemon is CNI_ERR_DAEMON with how to start one. -1 on
