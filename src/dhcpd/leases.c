@@ -323,10 +323,23 @@ static void finish_reclaim(struct lease_slot *slot)
 	}
 }
 
-/* Leases freed since the heap was last trimmed: past this, or when the last lease
- * goes, the freed memory goes back to the system (malloc keeps it otherwise, and a
- * node that ran a thousand pods would hold their memory for good). */
+/* Freed memory goes back to the system (malloc keeps it otherwise): after this many
+ * leases went, or the last one (a node that ran a thousand pods would hold their
+ * memory for good), and at most a minute after renewals churned the heap (their
+ * messages come and go, each DHCPACK replaces the last: holes between live blocks). */
 #define TRIM_AFTER_FREED 64
+#define TRIM_INTERVAL_MS 60000
+
+static void trim(struct leases *t)
+{
+	uint64_t now = loop_now_ms();
+
+	if (t->freed_untrimmed < TRIM_AFTER_FREED && !(t->freed_untrimmed && t->count == 0) && now < t->trim_at)
+		return;
+	malloc_trim(0);
+	t->freed_untrimmed = 0;
+	t->trim_at = now + TRIM_INTERVAL_MS;
+}
 
 void leases_reap(struct leases *t)
 {
@@ -342,10 +355,7 @@ void leases_reap(struct leases *t)
 			t->freed_untrimmed++;
 		}
 	}
-	if (t->freed_untrimmed >= TRIM_AFTER_FREED || (t->freed_untrimmed && t->count == 0)) {
-		malloc_trim(0);
-		t->freed_untrimmed = 0;
-	}
+	trim(t);
 }
 
 void leases_free_all(struct leases *t)

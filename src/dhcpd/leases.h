@@ -48,6 +48,7 @@ struct leases {
 	struct lease_slot *settle; /* ended or reclaimed during this turn of the loop */
 	size_t count;              /* not ended */
 	size_t freed_untrimmed;    /* leases freed since malloc_trim */
+	uint64_t trim_at;          /* malloc_trim again, as renewals churn the heap */
 	/* Told of every lease added (leases_on_add): the sweep watches its namespace's
 	 * directory from the start. */
 	void (*added)(void *ctx, struct lease_slot *slot);
@@ -81,7 +82,7 @@ uint64_t leases_next_deadline(const struct leases *t);
 /* Runs the timers of the leases that are due, and only those. */
 void leases_run_timers(struct leases *t, uint64_t now);
 /* Releases the reclaimed leases whose server answered, then frees the leases that
- * ended during the last turn of the loop. */
+ * ended during the last turn of the loop, and hands freed memory back now and then. */
 void leases_reap(struct leases *t);
 /* Shutdown: every lease stays with the server and the pods. */
 void leases_free_all(struct leases *t);
