@@ -345,28 +345,38 @@ def test_idle_connections_exhausting_descriptors_neither_spin_nor_starve_the_dae
 # 5. DEL after the pod's namespace is gone
 
 
-def test_del_after_the_pods_netns_is_gone_releases_through_the_master(lab, dnsmasq, dhcp_daemon, macvlan, sniffer):
+def test_del_after_the_pods_netns_is_gone_releases_through_the_master(lab, dnsmasq, dhcp_daemon, sniffer,
+                                                                      macvlan_bin, cni_bin_dir):
     daemon = dhcp_daemon
     conf = dhcp_conf(lab, daemon, "1.0.0")
-    # The 5 s sweep may notice the vanished namespace between its deletion and the DEL
-    # (a few ms, rarely): then it, not the DEL, released the lease. Such a round tells
-    # nothing about the DEL and is played again with another pod.
+    # The pod's namespace is named by a /proc/PID/ns/net path, as some runtimes name it:
+    # no file system event reports it gone, so the daemon's scan (once a second here)
+    # may notice it between its end and the DEL only rarely. Such a round tells nothing
+    # about the DEL and is played again with another pod.
     for attempt in range(3):
         container_id = f"cnt-nsgone{attempt}"
         key = f"{container_id}/{conf['name']}/eth0"
         pod = lab.add_pod()
-        cidr = macvlan.add(conf, pod, container_id=container_id)["ips"][0]["address"]
+        holder = lab.start_process(["sleep", "infinity"], pod, name="netns-holder")
+        netns = f"/proc/{holder.pid}/ns/net"
+        add = lab.run_plugin(macvlan_bin, "ADD", conf, netns=netns, ifname="eth0", container_id=container_id,
+                             cni_path=cni_bin_dir)
+        assert add.code == 0, add
+        cidr = add.output["ips"][0]["address"]
         address = cidr.split("/")[0]
         mac = pod.link("eth0")["address"]
         wait_for_address_tied(pod, cidr)
 
-        pod.delete()  # ip netns delete, and nothing else
-        assert not Path(pod.path).exists()
-        macvlan.ok("DEL", conf, pod, container_id=container_id)  # CNI_NETNS: the vanished path
+        holder.stop()
+        pod.delete()  # the namespace ends with its last holder, and nothing else
+        assert not Path(netns).exists()
+        delete = lab.run_plugin(macvlan_bin, "DEL", conf, netns=netns, ifname="eth0", container_id=container_id,
+                                cni_path=cni_bin_dir)
+        assert delete.code == 0, delete
         if not log_lines(daemon.log(), key, "released (its pod network namespace is gone)"):
             break
     else:
-        pytest.fail("the sweep beat the DEL three times running")
+        pytest.fail("the scan beat the DEL three times running")
 
     wait_for(lambda: lease_released(dnsmasq, address), 5, f"dnsmasq to free {address}")
     assert log_lines(daemon.log(), key, "released (DEL)"), daemon.log()
