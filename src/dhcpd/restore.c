@@ -80,6 +80,9 @@ static void restore_one(json_t *record, void *ctx)
 	struct lease_slot *slot = leases_add(r->leases, &spec);
 	if (slot && !there)
 		lease_lose_pod(slot->lease);
+	uint8_t server_mac[6];
+	if (slot && lease_record_server_mac(record, server_mac) == 0)
+		lease_know_server_mac(slot->lease, server_mac);
 	if (slot)
 		lease_resume(slot->lease, now, &saved, lost);
 	if (slot && !there)

@@ -80,6 +80,7 @@ struct sent_dgram {
 	uint16_t src_port, dst_port;
 	int ifindex;           /* packet socket: the link it went out of */
 	uint32_t filter_xid;   /* packet socket: the transaction its filter passed then */
+	uint8_t to[6];         /* packet socket: the destination MAC; all ones: broadcast */
 	char master[IFNAMSIZ]; /* master: which */
 	uint8_t *payload;
 	size_t len;
@@ -405,7 +406,6 @@ int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *da
 	char e[64];
 	int r = script_next(&pod.packet_send);
 
-	(void)to;
 	pod_refresh();
 	if (r < 0) {
 		trace("packet-send%s", err_suffix(r, e));
@@ -415,6 +415,9 @@ int podnet_packet_send(int fd, int ifindex, const uint8_t *to, const uint8_t *da
 	struct sent_dgram *d = record_framed(VIA_PACKET, datagram, len);
 	d->ifindex = ifindex;
 	d->filter_xid = s->xid;
+	memset(d->to, 0xff, sizeof(d->to));
+	if (to)
+		memcpy(d->to, to, sizeof(d->to));
 	trace("packet:%s", dhcp_message_type_name(dhcp_message_type(d->msg)));
 	return 0;
 }
@@ -837,6 +840,22 @@ static inline void build_reply(struct fx *fx, uint8_t type, struct test_msg *m)
 	msg_finish(m);
 	memcpy(fx->reply, m->data, m->len);
 	fx->reply_len = m->len;
+}
+
+/* A reply broadcast by the server as the pod's packet socket receives it, read by the
+ * lease's own handler in one turn of the loop. */
+static inline void deliver_on_packet(struct fx *fx, uint8_t type)
+{
+	struct test_msg m;
+	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX];
+	struct fake_sock *s = open_sock(FAKE_PACKET);
+
+	assert_non_null(s);
+	build_reply(fx, type, &m);
+	size_t len = dhcp_packet_frame(datagram, m.data, m.len, ip4(SERVER), ip4("255.255.255.255"), DHCP_SERVER_PORT,
+				       DHCP_CLIENT_PORT);
+	assert_int_equal(send(s->peer, datagram, len, 0), (ssize_t)len);
+	assert_int_equal(loop_run_once(&fx->loop, 0), 0);
 }
 
 static inline void reply(struct fx *fx, uint8_t type)

@@ -7,22 +7,6 @@
 
 /* ---- helpers of this file ---- */
 
-/* A reply broadcast by the server as the pod's packet socket receives it, read by the
- * lease's own handler in one turn of the loop. */
-static void deliver_on_packet(struct fx *fx, uint8_t type)
-{
-	struct test_msg m;
-	uint8_t datagram[DHCP_PACKET_HEADROOM + DHCP_MESSAGE_MAX];
-	struct fake_sock *s = open_sock(FAKE_PACKET);
-
-	assert_non_null(s);
-	build_reply(fx, type, &m);
-	size_t len = dhcp_packet_frame(datagram, m.data, m.len, ip4(SERVER), ip4("255.255.255.255"), DHCP_SERVER_PORT,
-				       DHCP_CLIENT_PORT);
-	assert_int_equal(send(s->peer, datagram, len, 0), (ssize_t)len);
-	assert_int_equal(loop_run_once(&fx->loop, 0), 0);
-}
-
 /* Another host answers for the probed address; the lease reads it in one turn of the
  * loop. */
 static void arp_reply_from_holder(struct fx *fx)

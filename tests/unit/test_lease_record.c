@@ -240,6 +240,59 @@ static void restored_lease_writes_the_same_record(void **state)
 	json_decref(record);
 }
 
+/* The MAC the DHCPACK came from is kept, and a restored lease's first renewal is
+ * framed to it: ten thousand restored pods resolving the server by ARP at once
+ * overflowed the kernel's neighbour table, and their renewals never left. */
+static void restored_lease_renews_first_to_the_servers_mac_its_record_kept(void **state)
+{
+	static const uint8_t server_mac[6] = { 0x02, 0x5e, 0x00, 0x00, 0x00, 0x01 };
+	struct fx *fx = *state;
+	struct dhcp_lease saved;
+	uint8_t mac[6];
+	bool lost;
+
+	memcpy(pod.server_mac, server_mac, 6);
+	fx_lease(fx);
+	lease_start(fx->lease, fx->now);
+	reply_offer(fx);
+	deliver_on_packet(fx, DHCPACK); /* a frame: its source MAC is the server's */
+	assert_state(fx, DHCP_STATE_BOUND);
+	json_t *record = lease_record_json(fx->lease, fx->now);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(record, "lease"), "serverMac")),
+			    "02:5e:00:00:00:01");
+	assert_int_equal(lease_record_server_mac(record, mac), 0);
+	assert_memory_equal(mac, server_mac, 6);
+
+	assert_int_equal(lease_record_lease(record, fx->now, &saved, &lost), 0);
+	fx_drop_lease(fx);
+	fx_lease(fx);
+	lease_know_server_mac(fx->lease, mac);
+	fx->now = T(S(600));
+	trace_clear();
+	lease_resume(fx->lease, fx->now, &saved, lost);
+	assert_state(fx, DHCP_STATE_RENEWING);
+	assert_trace("packet-socket udp-socket packet:DHCPREQUEST");
+	assert_memory_equal(last_sent()->to, server_mac, 6);
+	assert_ciaddr(last_sent(), ADDR);
+	dhcp_lease_clear(&saved);
+	json_decref(record);
+}
+
+/* A record without "serverMac" (older, or the server's MAC never known) reads as
+ * such; a malformed one is refused. */
+static void server_mac_absent_or_malformed(void **state)
+{
+	struct fx *fx = *state;
+	json_t *record = plain_record(fx);
+	uint8_t mac[6];
+
+	json_object_del(json_object_get(record, "lease"), "serverMac");
+	assert_int_equal(lease_record_server_mac(record, mac), -ENOENT);
+	json_object_set_new(json_object_get(record, "lease"), "serverMac", json_string("02:5e:00"));
+	assert_int_equal(lease_record_server_mac(record, mac), -EINVAL);
+	json_decref(record);
+}
+
 /* ---- version 1 ---- */
 
 static void version_1_record_has_no_client_spec(void **state)
@@ -688,6 +741,8 @@ int main(void)
 		FX_TEST(names_mac_spec_and_lease_round_trip),
 		FX_TEST(lease_start_moves_to_this_boots_clock),
 		FX_TEST(restored_lease_writes_the_same_record),
+		FX_TEST(restored_lease_renews_first_to_the_servers_mac_its_record_kept),
+		FX_TEST(server_mac_absent_or_malformed),
 		FX_TEST(version_1_record_has_no_client_spec),
 		FX_TEST(damaged_records_are_refused),
 		FX_TEST(numbers_at_their_bounds_are_taken),

@@ -190,6 +190,11 @@ void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved,
 	rescheduled(l);
 }
 
+void lease_know_server_mac(struct lease *l, const uint8_t mac[6])
+{
+	link_know_server(&l->link, mac);
+}
+
 void lease_lose_pod(struct lease *l)
 {
 	l->pod_gone = true;
@@ -546,6 +551,11 @@ const struct dhcp_lease *lease_held(const struct lease *l)
 const struct dhcp_lease *lease_last(const struct lease *l)
 {
 	return dhcp_client_last_lease(&l->client);
+}
+
+const uint8_t *lease_server_mac(const struct lease *l)
+{
+	return link_knows_server(&l->link) ? l->link.server_mac : NULL;
 }
 
 bool lease_bound(const struct lease *l)

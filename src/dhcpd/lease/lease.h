@@ -60,6 +60,10 @@ void lease_reclaim(struct lease *lease, uint64_t now, struct in_addr addr);
  * again if it ended or a DHCPNAK refused it (`lost`); the pod's address is put back.
  * When the pod is gone (lease_lose_pod first) it is only taken back, to be released. */
 void lease_resume(struct lease *lease, uint64_t now, const struct dhcp_lease *saved, bool lost);
+/* The server's MAC as a record kept it (before lease_resume): a restarted daemon's
+ * first renewal is framed to it as the old daemon's would have been, with no ARP from
+ * the pod (ten thousand pods resolving one server overflow the kernel's table). */
+void lease_know_server_mac(struct lease *lease, const uint8_t mac[6]);
 /* DHCPRELEASE (from the pod, or through the master once it is gone), the record
  * forgotten, waiting callers told, and the lease ended. */
 void lease_release(struct lease *lease, uint64_t now, const char *why);
@@ -83,6 +87,8 @@ enum dhcp_client_state lease_state(const struct lease *lease);
 const struct dhcp_lease *lease_held(const struct lease *lease);
 /* The last lease bound, also after a DHCPNAK or an expiry took it. */
 const struct dhcp_lease *lease_last(const struct lease *lease);
+/* The MAC the bound lease's DHCPACK came from; NULL when not known. */
+const uint8_t *lease_server_mac(const struct lease *lease);
 /* Bound (or renewing, rebinding): a caller may have it at once. */
 bool lease_bound(const struct lease *lease);
 bool lease_ended(const struct lease *lease);

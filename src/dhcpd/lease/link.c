@@ -179,6 +179,11 @@ void link_remember_server(struct lease_link *link)
 		memcpy(link->server_mac, link->last_from, sizeof(link->server_mac));
 }
 
+void link_know_server(struct lease_link *link, const uint8_t mac[6])
+{
+	memcpy(link->server_mac, mac, sizeof(link->server_mac));
+}
+
 bool link_knows_server(const struct lease_link *link)
 {
 	static const uint8_t none[6];

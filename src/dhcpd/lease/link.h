@@ -64,6 +64,8 @@ int link_broadcast(struct lease_link *link, const struct dhcp_output *out);
 /* The lease was just bound by what the packet socket heard last: that frame came
  * from the server (or from the router in front of it). */
 void link_remember_server(struct lease_link *link);
+/* The server's MAC from elsewhere (a restored record). */
+void link_know_server(struct lease_link *link, const uint8_t mac[6]);
 /* The server's MAC is known (remembered since the last DHCPACK came in). */
 bool link_knows_server(const struct lease_link *link);
 /* The datagram framed straight to the remembered server's MAC (to the link's

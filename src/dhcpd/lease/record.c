@@ -34,15 +34,19 @@ static json_t *client_json(const struct dhcp_client_config *client)
 			 (json_int_t)client->timing.max_ms, "acquireMs", (json_int_t)client->timing.acquire_ms);
 }
 
-static json_t *lease_json(const struct dhcp_lease *lease, bool lost, uint64_t now)
+static json_t *lease_json(const struct dhcp_lease *lease, bool lost, const uint8_t *server_mac, uint64_t now)
 {
 	_cleanup_free_ char *ack = hex_encode(lease->ack, lease->ack_len);
 	/* The monotonic start of the lease, as wall-clock time. */
 	uint64_t started = realtime_ms() - (now > lease->start_ms ? now - lease->start_ms : 0);
+	char mac[MAC_STRLEN];
 
 	if (!ack)
 		return NULL;
-	return json_pack("{s:s, s:I, s:b}", "ack", ack, "startedAt", (json_int_t)started, "lost", lost);
+	if (server_mac)
+		mac_format(server_mac, mac);
+	return json_pack("{s:s, s:I, s:b, s:s*}", "ack", ack, "startedAt", (json_int_t)started, "lost", lost,
+			 "serverMac", server_mac ? mac : NULL);
 }
 
 json_t *lease_record_json(const struct lease *l, uint64_t now)
@@ -56,7 +60,7 @@ json_t *lease_record_json(const struct lease *l, uint64_t now)
 		lease = lease_last(l);
 	if (!lease)
 		return NULL;
-	json_t *client = client_json(lease_client_config(l)), *held = lease_json(lease, lost, now);
+	json_t *client = client_json(lease_client_config(l)), *held = lease_json(lease, lost, lease_server_mac(l), now);
 	if (!client || !held) {
 		json_decref(client);
 		json_decref(held);
@@ -150,6 +154,15 @@ int lease_record_spec(json_t *record, struct lease_spec *spec)
 	spec->master = json_string_value(master);
 	spec->priority = (int)json_integer_value(priority);
 	return 0;
+}
+
+int lease_record_server_mac(json_t *record, uint8_t mac[6])
+{
+	const char *text = json_string_value(json_object_get(json_object_get(record, "lease"), "serverMac"));
+
+	if (!text)
+		return -ENOENT;
+	return mac_parse(text, mac) ? 0 : -EINVAL;
 }
 
 int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, bool *lost)

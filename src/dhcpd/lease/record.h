@@ -1,7 +1,7 @@
 /* A lease as a record in the state directory: the attachment it belongs to, how its
  * client talks (version 2; version 1 kept the network configuration instead), and the
  * server's DHCPACK with the wall-clock time it counts from (monotonic clocks restart
- * with the machine). The record of a lease a DHCPNAK refused says so ("lost"): a
+ * with the machine) and the MAC it came from. The record of a lease a DHCPNAK refused says so ("lost"): a
  * restart then asks for its address again instead of putting it back on the pod. */
 #pragma once
 
@@ -24,6 +24,9 @@ int lease_record_mac(json_t *record, uint8_t mac[6]);
  * arpProbe, the client configuration (request options allocated). -ENOENT for a
  * version 1 record, -EINVAL for a bad one. */
 int lease_record_spec(json_t *record, struct lease_spec *spec);
+/* The MAC the lease's DHCPACK came from: -ENOENT when the record has none (written
+ * before it was kept, or the server's MAC was not known), -EINVAL when malformed. */
+int lease_record_server_mac(json_t *record, uint8_t mac[6]);
 /* The lease stored, its clock moved to this boot's monotonic time, and whether a
  * DHCPNAK had refused it. */
 int lease_record_lease(json_t *record, uint64_t now, struct dhcp_lease *out, bool *lost);
