@@ -15,6 +15,9 @@ packages=(
 	iptables
 	dnsmasq-base isc-dhcp-server udhcpd
 	containernetworking-plugins
+	# the scale tests: Kea, the cluster's second server (test_scale_cluster.py), and
+	# ethtool, for a lab uplink that receives through NAPI rings (test_scale_bridge.py)
+	kea-dhcp4-server ethtool
 	# system tests: `file` checks static linking (udhcpc, the test DHCP client,
 	# comes with busybox-static below, which also satisfies udhcpd)
 	file
@@ -28,6 +31,10 @@ packages=(
 	nodejs systemd
 	# the man pages' lint (tests/system/test_packaging.py)
 	groff-base mandoc
+	# the benchmark's charts (bench/report.py)
+	python3-matplotlib
+	# the daemon's metrics, parsed as Prometheus parses them (test_observe.py)
+	python3-prometheus-client
 )
 # The machine image ships NodeSource's nodejs, which includes npm (Debian's npm
 # package would conflict with it); on plain Debian, npm is a package of its own.
@@ -48,10 +55,10 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# isc-dhcp-server's and containerd's packages start system services (one would
-# listen on the host's interfaces); the tests run their own instances inside
-# namespaces.
-for service in isc-dhcp-server containerd; do
+# isc-dhcp-server's, kea-dhcp4-server's and containerd's packages start system
+# services (the DHCP servers would listen on the host's interfaces); the tests run
+# their own instances inside namespaces.
+for service in isc-dhcp-server kea-dhcp4-server containerd; do
 	if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
 		systemctl disable --now "$service" >/dev/null 2>&1 || true
 	fi

@@ -71,6 +71,9 @@ PY
 add_counts $counts
 rm -f "$report"
 
+log "benchmark bounds (bench/run.py --ci: ours against the reference and the floor, ratios of one run)"
+if /usr/bin/python3 bench/run.py --ci --build build; then add_counts 1 0; else add_counts 0 1; fi
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

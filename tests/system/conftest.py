@@ -43,7 +43,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     setattr(item, f"report_{report.when}", report)
 
 
-def _failed(request: pytest.FixtureRequest) -> bool:
+def failed_so_far(request: pytest.FixtureRequest) -> bool:
+    """In a fixture's teardown: the test's setup or call failed (pytest_runtest_makereport)."""
     reports = [getattr(request.node, f"report_{when}", None) for when in ("setup", "call")]
     return any(r is not None and r.failed for r in reports)
 
@@ -119,7 +120,7 @@ def lab(require_root, request: pytest.FixtureRequest):
     absent_before = [path for path in (NODE_STATE_DIR, NODE_STATE_DIR.parent) if not path.exists()]
     the_lab = Lab(**(marker.kwargs if marker else {}))
     yield the_lab
-    if _failed(request):
+    if failed_so_far(request):
         print(the_lab.describe())
     the_lab.close()
     if NODE_STATE_DIR in absent_before and NODE_STATE_DIR.exists():
