@@ -66,7 +66,8 @@ CNI_LIB := $(BUILD)/libcnicore.a
 MACVLAN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/macvlan/*.c))
 # The dhcp binary: the plugin (src/dhcp) and the daemon (src/dhcpd); everything but
 # its main() is a library that unit tests and fuzzers link too.
-DHCP_SRCS := $(wildcard src/dhcp/*.c) $(filter-out src/dhcpd/main.c,$(wildcard src/dhcpd/*.c src/dhcpd/*/*.c))
+DHCP_SRCS := $(wildcard src/dhcp/*.c) $(filter-out src/dhcpd/main.c,$(wildcard src/dhcpd/*.c src/dhcpd/*/*.c)) \
+	$(wildcard src/doctor/*.c)
 DHCP_OBJS := $(DHCP_SRCS:%.c=$(BUILD)/%.o)
 DHCP_LIB := $(BUILD)/libdhcp.a
 
@@ -101,7 +102,8 @@ $(BUILD)/macvlan: $(MACVLAN_OBJS) $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/dhcp: $(BUILD)/src/dhcpd/main.o $(DHCP_LIB) $(CNI_LIB)
+# `dhcp doctor` reads a network configuration with the macvlan plugin's own parser.
+$(BUILD)/dhcp: $(BUILD)/src/dhcpd/main.o $(BUILD)/src/macvlan/config.o $(DHCP_LIB) $(CNI_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(PLUGIN_LDFLAGS) -o $@ $^ $(LIBS)
 

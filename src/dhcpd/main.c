@@ -8,6 +8,7 @@
 #include "dhcp/plugin.h"
 #include "dhcp/query.h"
 #include "dhcpd/daemon.h"
+#include "doctor/doctor.h"
 #include "util/version.h"
 
 static const struct cni_plugin dhcp_plugin = {
@@ -22,7 +23,9 @@ static const struct cni_plugin dhcp_plugin = {
 
 static const char usage[] =
 	"usage: dhcp daemon [flags]      the node daemon (dhcp daemon --help)\n"
-	"       dhcp status|list [flags] ask a running daemon (-socketpath PATH, --json)\n"
+	"       dhcp status|list [flags] ask a running daemon (-socketpath PATH, --json;\n"
+	"                                list --pod [NAMESPACE/]NAME: that pod's leases)\n"
+	"       dhcp doctor [flags]      check this node for macvlan + dhcp (dhcp doctor --help)\n"
 	"       dhcp --version           the release this binary was built from\n"
 	"       dhcp                     the CNI IPAM plugin, as a container runtime runs it\n";
 
@@ -35,6 +38,8 @@ int main(int argc, char **argv)
 		return daemon_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0)
 		return query_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage, stdout);
 		return 0;
