@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,6 +77,49 @@ const char *cni_args_get(const struct cni_args *args, const char *key)
 		if (strcmp(args->items[i].key, key) == 0)
 			return args->items[i].value;
 	return NULL;
+}
+
+/* A DNS-1123 subdomain as Kubernetes names pods and namespaces: lower-case letters,
+ * digits, '-' and '.', at most `max` long. */
+static bool kubernetes_name(const char *name, size_t max)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > max)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+bool cni_args_pod(const char *text, char out[CNI_POD_REF_MAX])
+{
+	struct cni_args args;
+	struct cni_error err = { 0 };
+	bool named = false;
+
+	if (cni_args_parse(text, &args, &err) < 0)
+		return false;
+	const char *ns = cni_args_get(&args, "K8S_POD_NAMESPACE"), *name = cni_args_get(&args, "K8S_POD_NAME");
+	if (kubernetes_name(ns, 63) && kubernetes_name(name, 253)) {
+		snprintf(out, CNI_POD_REF_MAX, "%s/%s", ns, name);
+		named = true;
+	}
+	cni_args_free(&args);
+	return named;
+}
+
+bool cni_pod_ref_valid(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+	char ns[64];
+
+	if (!slash || (size_t)(slash - ref) >= sizeof(ns))
+		return false;
+	memcpy(ns, ref, (size_t)(slash - ref));
+	ns[slash - ref] = '\0';
+	return kubernetes_name(ns, 63) && kubernetes_name(slash + 1, 253);
 }
 
 static bool is_known(const char *key, const char *const *known)

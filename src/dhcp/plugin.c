@@ -120,8 +120,13 @@ int dhcp_plugin_status(const struct cni_call *call, struct cni_error *err)
 {
 	json_auto_t *params = json_object(), *answer = NULL;
 
-	if (call_daemon(call, "DHCP.Status", params, QUICK_TIMEOUT_MS, &answer, err) == 0)
-		return 0;
+	if (call_daemon(call, "DHCP.Status", params, QUICK_TIMEOUT_MS, &answer, err) == 0) {
+		/* Answering, but on its way out (SIGTERM): ADDs now would fail. */
+		if (!json_is_false(json_object_get(answer, "ready")))
+			return 0;
+		return cni_error_set(err, CNI_ERR_NOT_AVAILABLE, "the dhcp daemon is shutting down and takes no "
+								 "new leases; its successor will");
+	}
 	if (err->code == CNI_ERR_INVALID_CONFIG)
 		return -1;
 	/* SPEC 1.1.0 STATUS: 50 means "not ready to add". */

@@ -85,6 +85,7 @@ __attribute__((format(printf, 3, 4))) static void emit(struct dhcp_client *c, en
 	}
 	struct dhcp_event *ev = &c->events[c->n_events++];
 	ev->type = type;
+	ev->failure = DHCP_FAILURE_NONE;
 	va_start(ap, fmt);
 	vsnprintf(ev->reason, sizeof(ev->reason), fmt, ap);
 	va_end(ap);
@@ -463,6 +464,11 @@ static void fail(struct dhcp_client *c, uint64_t now)
 	const struct dhcp_counters *n = &c->counters;
 	uint64_t secs = (now - c->acquire_start_ms + 500) / 1000;
 	char story[DHCP_REASON_MAX];
+	size_t queued = c->n_events;
+	enum dhcp_failure kind = n->declines ? DHCP_FAILURE_DECLINED
+				 : n->naks   ? DHCP_FAILURE_REFUSED
+				 : n->offers ? DHCP_FAILURE_NO_ACK
+					     : DHCP_FAILURE_SILENCE;
 
 	if (n->declines)
 		snprintf(story, sizeof(story), "%u DHCPACK%s declined in %llu s, the address in use; last %s", n->declines,
@@ -484,6 +490,8 @@ static void fail(struct dhcp_client *c, uint64_t now)
 		     n->dropped == 1 ? "y" : "ies", n->last ? n->last->drop : "");
 	else
 		emit(c, DHCP_EVENT_FAILED, "%s", story);
+	if (c->n_events > queued)
+		c->events[queued].failure = kind;
 	dhcp_lease_clear(&c->offer);
 	dhcp_client_stop(c);
 }
@@ -906,16 +914,17 @@ static void on_reply(struct dhcp_client *c, uint64_t now, const struct dhcp_mess
 	}
 }
 
-void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len)
+uint8_t dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len)
 {
 	struct dhcp_message *msg;
 	enum dhcp_parse_error e;
+	uint8_t taken = 0;
 
 	if (!expecting_reply(c))
-		return;
+		return 0;
 	msg = malloc(sizeof(*msg));
 	if (!msg)
-		return;
+		return 0;
 	e = dhcp_message_parse(data, len, msg);
 	if (e != DHCP_PARSE_OK)
 		drop(c, now, "malformed: %s", dhcp_parse_error_name(e));
@@ -925,9 +934,12 @@ void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *dat
 	else if (!client_id_matches(c, msg))
 		drop(c, now, "%s carries another client's identifier (RFC 6842)",
 		     dhcp_message_type_name(dhcp_message_type(msg)));
-	else
+	else {
+		taken = dhcp_message_type(msg);
 		on_reply(c, now, msg, data, len);
+	}
 	free(msg);
+	return taken;
 }
 
 /* ---- timers and caller decisions ---- */

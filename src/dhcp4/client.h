@@ -87,8 +87,19 @@ const char *dhcp_event_name(enum dhcp_event_type type);
 
 #define DHCP_REASON_MAX 256
 
+/* What a failed acquisition (DHCP_EVENT_FAILED) met on the wire, for the hint its
+ * caller gives: each points at other causes. */
+enum dhcp_failure {
+	DHCP_FAILURE_NONE,
+	DHCP_FAILURE_SILENCE,  /* no server answered */
+	DHCP_FAILURE_NO_ACK,   /* offered, never acknowledged */
+	DHCP_FAILURE_REFUSED,  /* DHCPNAKs */
+	DHCP_FAILURE_DECLINED, /* every address granted was in use on the link */
+};
+
 struct dhcp_event {
 	enum dhcp_event_type type;
+	enum dhcp_failure failure; /* DHCP_EVENT_FAILED only */
 	char reason[DHCP_REASON_MAX];
 };
 
@@ -177,8 +188,10 @@ void dhcp_client_resume(struct dhcp_client *c, uint64_t now, const struct dhcp_l
 /* A DHCP message (UDP payload) arrived. A reply of our transaction that cannot be
  * taken is dropped, counted in the failure story and logged; among the addresses a
  * server may not give (dhcp_lease_address_unusable) an ACK that would move a renewed
- * lease to one is dropped too, and the lease stays as it was. */
-void dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len);
+ * lease to one is dropped too, and the lease stays as it was. Returns the message type
+ * of a reply of our transaction that was looked at (a DHCPOFFER, DHCPACK, DHCPNAK),
+ * 0 for anything else: what the daemon counts as received. */
+uint8_t dhcp_client_receive(struct dhcp_client *c, uint64_t now, const uint8_t *data, size_t len);
 /* Time moved on; call at or after dhcp_client_deadline(), which is the next state
  * timer, or the end of a window in which dropped replies went unlogged (the tick logs
  * how many). */

@@ -27,6 +27,7 @@ struct conn {
 	enum conn_state state;
 	uid_t caller;
 	uint64_t deadline; /* reading or sending: the caller stalled; UINT64_MAX while waiting */
+	uint64_t requested_at; /* when its request was in */
 	struct loop *loop;
 	struct loop_source src;
 	conn_request_fn on_request;
@@ -83,6 +84,11 @@ void conn_close(struct conn *conn)
 		return;
 	loop_remove(conn->loop, &conn->src);
 	closep(&conn->src.fd);
+}
+
+uint64_t conn_requested_at(const struct conn *conn)
+{
+	return conn->requested_at;
 }
 
 bool conn_finished(const struct conn *conn)
@@ -210,6 +216,7 @@ static void read_request(struct conn *conn)
 		conn_reply_error(conn, &err);
 		return;
 	}
+	conn->requested_at = loop_now_ms();
 	conn->on_request(conn->ctx, conn, request);
 	json_decref(request);
 }

@@ -32,6 +32,8 @@ bool conn_caller_is_root(const struct conn *conn);
  * has ended (answered, or the caller hung up). */
 void conn_reply(struct conn *conn, json_t *response);
 void conn_reply_error(struct conn *conn, const struct cni_error *err);
+/* When its request was in (loop_now_ms): how long the answer took. */
+uint64_t conn_requested_at(const struct conn *conn);
 /* The answer has left, or the caller hung up: nothing more happens on it. */
 bool conn_finished(const struct conn *conn);
 /* When a caller that stalls (sending its request, or taking its answer) is hung up

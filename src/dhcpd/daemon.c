@@ -15,6 +15,7 @@
 #include "dhcpd/leases.h"
 #include "dhcpd/log.h"
 #include "dhcpd/methods.h"
+#include "dhcpd/metrics_http.h"
 #include "dhcpd/options.h"
 #include "dhcpd/restore.h"
 #include "dhcpd/server.h"
@@ -30,6 +31,7 @@ struct daemon {
 	struct sweep sweep;
 	struct methods methods;
 	struct server server;
+	struct metrics_http metrics;
 	struct loop_source signals;
 };
 
@@ -154,6 +156,21 @@ static int place_state(struct daemon_options *opt)
 	return fd;
 }
 
+/* An operator who asked for metrics hears why there are none at the start, not at
+ * the first scrape. */
+static int start_metrics(struct daemon *d)
+{
+	d->metrics.listener.fd = -1;
+	if (!d->opt.metrics_listen)
+		return 0;
+	int r = metrics_http_start(&d->metrics, &d->loop, &d->leases, d->opt.metrics_listen);
+	if (r < 0)
+		log_error("cannot serve metrics on %s: %s", d->opt.metrics_listen, strerror(-r));
+	else
+		log_info("metrics served on %s (GET /metrics)", d->opt.metrics_listen);
+	return r;
+}
+
 /* Saved leases first (a DEL arriving on the socket finds them), then the socket; the
  * pidfile is written between bind and listen: whoever can connect can also read it. */
 static int serve(struct daemon *d)
@@ -167,14 +184,17 @@ static int serve(struct daemon *d)
 	d->methods = (struct methods){ .leases = &d->leases, .opt = &d->opt };
 	server_init(&d->server, &d->loop, d->opt.socket_path, d->opt.has_socket_group ? &d->opt.socket_group : NULL,
 		    methods_dispatch, &d->methods);
-	if ((r = server_bind(&d->server)) < 0)
+	if ((r = start_metrics(d)) < 0 || (r = server_bind(&d->server)) < 0) {
+		metrics_http_stop(&d->metrics);
 		return r;
+	}
 	r = d->opt.pidfile ? write_pidfile(d->opt.pidfile) : 0;
 	if (r < 0)
 		log_error("cannot write pidfile %s: %s", d->opt.pidfile, strerror(-r));
 	else if ((r = server_listen(&d->server)) == 0)
 		run(d);
 	server_close(&d->server);
+	metrics_http_stop(&d->metrics);
 	sweep_close(&d->sweep);
 	return r;
 }

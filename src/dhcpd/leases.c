@@ -8,6 +8,7 @@
 #include "dhcpd/lease/record.h"
 #include "dhcpd/leases.h"
 #include "dhcpd/log.h"
+#include "dhcpd/metrics.h"
 #include "dhcpd/state.h"
 
 /* ---- what a lease asks of its owner ---- */
@@ -46,7 +47,9 @@ static bool answer(void *ctx, struct lease *lease, const struct cni_error *failu
 	if (slot->n_waiters == 0)
 		return false;
 	json_t *response = outcome_json(lease, failure);
+	uint64_t now = loop_now_ms();
 	for (size_t i = 0; i < slot->n_waiters; i++) {
+		metrics_allocate_answered(now - conn_requested_at(slot->waiters[i]));
 		conn_reply(slot->waiters[i], json_incref(response));
 		conn_unref(slot->waiters[i]);
 	}

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/args.h"
 #include "cni/env.h"
 #include "cni/json.h"
 #include "dhcp/rpc.h"
 #include "dhcpd/client_config.h"
 #include "dhcpd/lease/sync.h"
 #include "dhcpd/methods.h"
+#include "dhcpd/metrics.h"
 #include "dhcpd/reclaim.h"
+#include "util/mac.h"
 #include "util/macro.h"
 
 /* ---- the attachment a call is about ---- */
@@ -112,7 +115,10 @@ static struct lease_slot *start_lease(struct methods *m, const struct call *call
 	/* A member of the socket's group leases only for a pod's macvlan: not for the
 	 * node's uplink, or a veth some namespace holds. */
 	const char *kind = conn_caller_is_root(conn) ? NULL : "macvlan";
+	char pod[CNI_POD_REF_MAX];
 
+	if (cni_args_pod(call->args, pod))
+		spec.pod = pod;
 	if (lease_spec_for_pod(&spec, &netns_path, call->config, call->args, kind, m->opt, &err) < 0) {
 		if (!err.code)
 			cni_error_set(&err, CNI_ERR_NETNS, "%s went away while its lease was being set up", netns_path);
@@ -150,6 +156,7 @@ static void allocate(struct methods *m, json_t *params, struct conn *conn)
 	struct lease_slot *slot = leases_find(m->leases, key);
 	if (slot && lease_bound(slot->lease)) {
 		json_t *result = lease_result_json(slot->lease, &err);
+		metrics_allocate_answered(loop_now_ms() - conn_requested_at(conn));
 		conn_reply(conn, result ? json_pack("{s:o}", "result", result) : rpc_error_json(&err));
 		return;
 	}
@@ -291,10 +298,19 @@ static json_t *lease_json(const struct lease *lease, uint64_t now)
 	const struct lease_spec *spec = lease_spec(lease);
 	const struct dhcp_lease *held = lease_held(lease);
 	char addr[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "containerID", spec->container_id, "network", spec->network,
-				"ifName", spec->ifname, "netns", spec->netns_path, "state",
-				dhcp_client_state_name(lease_state(lease)));
+	char mac[MAC_STRLEN];
 
+	mac_format(spec->mac, mac);
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "containerID", spec->container_id, "network",
+				spec->network, "ifName", spec->ifname, "netns", spec->netns_path, "state",
+				dhcp_client_state_name(lease_state(lease)), "mac", mac, "master",
+				spec->master);
+	const char *slash = spec->pod ? strchr(spec->pod, '/') : NULL;
+
+	if (obj && slash) {
+		json_object_set_new(obj, "podNamespace", json_stringn(spec->pod, (size_t)(slash - spec->pod)));
+		json_object_set_new(obj, "podName", json_string(slash + 1));
+	}
 	if (!obj || !held)
 		return obj;
 	uint64_t expiry = dhcp_lease_expiry(held), t1 = dhcp_lease_t1(held);

@@ -7,6 +7,7 @@
 #include "dhcp/flags.h"
 #include "dhcp/rpc.h"
 #include "dhcpd/log.h"
+#include "dhcpd/metrics_http.h"
 #include "dhcpd/options.h"
 
 static const char usage[] =
@@ -43,6 +44,13 @@ static const char usage[] =
 	"                        daemon before an upgrade) are adopted and renewed; \"\" for none\n"
 	"  --log-level LEVEL     error, warning, info (default) or debug: every DHCP state\n"
 	"                        transition and dropped packet\n"
+	"  --metrics-listen ADDRESS:PORT|PATH\n"
+	"                        serve Prometheus metrics (GET /metrics) there: leases by\n"
+	"                        state, DHCP messages by type, lease events, allocate and\n"
+	"                        renewal latency; e.g. 127.0.0.1:9153 (off by default)\n"
+	"  --log-format FORMAT   text (default), json (an object a line) or logfmt; under\n"
+	"                        journald a line has no time of its own, and its priority\n"
+	"                        goes to the journal\n"
 	"  --help                this text\n"
 	"\n"
 	"Other commands: dhcp status, dhcp list (ask a running daemon; -socketpath PATH).\n";
@@ -113,6 +121,25 @@ static int parse_flag(struct flag_reader *r, struct daemon_options *opt, const c
 		if (log_set_level_name(text))
 			return 0;
 		fprintf(stderr, "dhcp daemon: --log-level \"%s\": use error, warning, info or debug\n", text);
+		return -1;
+	}
+	if (flag_is(r, "metrics-listen")) {
+		char why[160];
+		if (!(text = flag_value(r)))
+			return -1;
+		if (metrics_http_check_address(text, why, sizeof(why)) == 0) {
+			opt->metrics_listen = text;
+			return 0;
+		}
+		fprintf(stderr, "dhcp daemon: --metrics-listen: %s\n", why);
+		return -1;
+	}
+	if (flag_is(r, "log-format")) {
+		if (!(text = flag_value(r)))
+			return -1;
+		if (log_set_format_name(text))
+			return 0;
+		fprintf(stderr, "dhcp daemon: --log-format \"%s\": use text, json or logfmt\n", text);
 		return -1;
 	}
 	fprintf(stderr, "dhcp daemon: unknown flag \"%s\"; see dhcp daemon --help\n", r->name);

@@ -23,6 +23,7 @@ struct daemon_options {
 	int64_t resend_timeout_ms; /* -resendtimeout: give up acquiring after this */
 	bool has_socket_group;
 	gid_t socket_group; /* members may call the daemon too */
+	const char *metrics_listen; /* --metrics-listen: ADDRESS:PORT or a unix socket's path; NULL: none */
 };
 
 /* 1: --help was shown; 0: parsed; -1: bad flags (said on stderr). */

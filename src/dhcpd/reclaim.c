@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cni/args.h"
 #include "dhcpd/client_config.h"
 #include "dhcpd/log.h"
 #include "dhcpd/podnet.h"
@@ -35,9 +36,12 @@ struct lease_slot *reclaim_start(struct leases *t, const struct daemon_options *
 		.netns = names->netns,
 	};
 	_cleanup_free_ char *netns_path = NULL;
+	char pod[CNI_POD_REF_MAX];
 
 	if (!names->netns || names->netns[0] != '/')
 		return NULL;
+	if (cni_args_pod(args, pod))
+		spec.pod = pod;
 	if (lease_spec_for_pod(&spec, &netns_path, config, args, NULL, opt, &err) < 0) {
 		log_debug("%s/%s/%s: cannot reclaim its lease: %s", names->container_id, names->network,
 			  names->ifname, err.code ? err.msg : "its namespace went away");

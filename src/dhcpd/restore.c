@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/args.h"
 #include "dhcp4/protocol.h"
 #include "dhcpd/client_config.h"
 #include "dhcpd/lease/record.h"
@@ -35,13 +36,15 @@ static bool pod_still_there(const char *netns_path, const char *ifname, json_t *
 /* How the lease's client talks: as the record says (version 2), or as the network
  * configuration a version 1 record kept makes it. */
 static int configure(struct restore *r, json_t *record, const struct link_info *link, struct lease_spec *spec,
-		     struct cni_error *err)
+		     char pod[CNI_POD_REF_MAX], struct cni_error *err)
 {
 	int e = lease_record_spec(record, spec);
+	const char *args = json_string_value(json_object_get(record, "args"));
 
+	if (e == -ENOENT && !spec->pod && cni_args_pod(args, pod))
+		spec->pod = pod;
 	if (e == -ENOENT)
-		return lease_spec_configure(spec, json_object_get(record, "config"),
-					    json_string_value(json_object_get(record, "args")), link, r->opt, err);
+		return lease_spec_configure(spec, json_object_get(record, "config"), args, link, r->opt, err);
 	if (e < 0)
 		return cni_error_set(err, CNI_ERR_DECODE, "its client configuration is malformed");
 	spec->ifindex = link->index;
@@ -57,6 +60,7 @@ static void restore_one(json_t *record, void *ctx)
 	struct cni_error err = { 0 };
 	struct link_info link;
 	struct dhcp_lease saved = { 0 };
+	char pod[CNI_POD_REF_MAX];
 	_cleanup_free_ char *netns_path = NULL;
 	uint64_t now = loop_now_ms();
 	bool lost = false, there = false;
@@ -66,7 +70,7 @@ static void restore_one(json_t *record, void *ctx)
 		spec.netns_path = netns_path;
 		there = pod_still_there(netns_path, spec.ifname, record, &link) &&
 			podnet_netns_ino(netns_path, &spec.netns_ino) == 0;
-		usable = configure(r, record, &link, &spec, &err);
+		usable = configure(r, record, &link, &spec, pod, &err);
 		if (usable == 0 && (usable = lease_record_lease(record, now, &saved, &lost)) < 0)
 			dhcp_client_config_free(&spec.client);
 	}

@@ -29,6 +29,8 @@ def test_pool_exhausted_fails_within_the_timeout_and_leaves_nothing(lab, macvlan
     # Where to look: the master and the client id the server saw.
     assert lab.node.master in error.get("details", ""), error
     assert "cnt-late/" in error.get("details", ""), error
+    # A full pool is silent at dnsmasq: the error names it beside a missing server.
+    assert "full pool" in error["details"] and "dhcp doctor" in error["details"], error
     # dnsmasq saw the DISCOVERs and had nothing to offer: the message told the truth.
     assert "no address available" in server.log()
 

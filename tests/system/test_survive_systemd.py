@@ -3,6 +3,7 @@ systemd-socket-activate holds the socket as cni-dhcp.socket does, and starts the
 on the first connection with the socket passed as LISTEN_FDS), and the units in
 deploy/systemd as shipped, as `systemd-analyze verify` reads them."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def test_socket_activation_first_add_gets_a_lease(lab, survive, dhcp_bin, pod):
     assert "replacing the stale socket" not in log and f"serving on {socket_path}" not in log, log
     listed = survive.ipam("STATUS", survive.conf("1.1.0"), None, container_id=None, ifname=None)
     assert (listed.code, listed.stdout) == (0, ""), listed
-    done = lab.node.exec([dhcp_bin, "list", "-socketpath", socket_path])
-    assert "cnt-activated" in done.stdout and "BOUND" in done.stdout, done.stdout
+    done = lab.node.exec([dhcp_bin, "list", "-socketpath", socket_path, "--json"])
+    assert [(e["containerID"], e["state"]) for e in json.loads(done.stdout)] == [("cnt-activated", "BOUND")], \
+        done.stdout
     assert list(survive.records()) == [f"cnt-activated/{conf['name']}/eth0"]
 
     # SIGTERM stops it; the socket is systemd's, left for the next activation.

@@ -241,6 +241,31 @@ static void kubernetes_args_parse(void **state)
 	cni_args_free(&args);
 }
 
+/* "namespace/name" of the pod, for the daemon's log and list; nothing that Kubernetes
+ * would not name (a forged line, a path) gets through. */
+static void pod_is_namespace_slash_name(void **state)
+{
+	char pod[CNI_POD_REF_MAX];
+	(void)state;
+
+	assert_true(cni_args_pod("IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0", pod));
+	assert_string_equal(pod, "shop/web-0");
+	assert_true(cni_pod_ref_valid(pod));
+	assert_false(cni_args_pod("K8S_POD_NAME=web-0", pod));
+	assert_false(cni_args_pod("K8S_POD_NAMESPACE=shop", pod));
+	assert_false(cni_args_pod(NULL, pod));
+	assert_false(cni_args_pod("K8S_POD_NAMESPACE=Shop;K8S_POD_NAME=web-0", pod));
+	assert_false(cni_args_pod("K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web/0", pod));
+	assert_false(cni_args_pod("K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web\n0", pod));
+	assert_false(cni_args_pod("K8S_POD_NAMESPACE=a23456789012345678901234567890123456789012345678901234567890"
+				  "1234;K8S_POD_NAME=p",
+				  pod)); /* 64 characters */
+	assert_false(cni_args_pod("broken", pod));
+	static const char *const bad[] = { "", "shop", "/web-0", "shop/", "shop/web/0", "shop/Web" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(cni_pod_ref_valid(bad[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +286,7 @@ int main(void)
 		cmocka_unit_test(known_keys_and_ignore_unknown_itself_pass),
 		cmocka_unit_test(ignore_unknown_alone_needs_no_known_list),
 		cmocka_unit_test(kubernetes_args_parse),
+		cmocka_unit_test(pod_is_namespace_slash_name),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }

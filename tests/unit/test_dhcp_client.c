@@ -930,6 +930,7 @@ static void acquire_timeout_fails_with_the_wire_story(void **state)
 	}
 	assert_int_equal(fire(r), T0 + S(20));
 	assert_string_equal(event(r, DHCP_EVENT_FAILED), "no DHCPOFFER after 4 DHCPDISCOVERs in 20 s");
+	assert_int_equal(r->ev.failure, DHCP_FAILURE_SILENCE);
 	assert_nothing_sent(r);
 	assert_state(r, DHCP_STATE_STOPPED);
 	assert_true(dhcp_client_deadline(&r->c) == UINT64_MAX);
@@ -949,6 +950,7 @@ static void failure_story_tells_offers_requests_and_naks(void **state)
 	fire_until(r, DHCP_STATE_STOPPED);
 	assert_string_equal(event(r, DHCP_EVENT_FAILED), "2 DHCPOFFERs but no DHCPACK to 5 DHCPREQUESTs in 30 s; "
 							 "1 DHCPNAK, last from 192.0.2.1: go away");
+	assert_int_equal(r->ev.failure, DHCP_FAILURE_REFUSED);
 }
 
 static void failure_story_tells_declined_addresses(void **state)
@@ -963,6 +965,7 @@ static void failure_story_tells_declined_addresses(void **state)
 	fire_until(r, DHCP_STATE_STOPPED);
 	assert_string_equal(event(r, DHCP_EVENT_FAILED), "1 DHCPACK declined in 15 s, the address in use; last "
 							 "192.0.2.100: in use by 02:00:00:00:00:99");
+	assert_int_equal(r->ev.failure, DHCP_FAILURE_DECLINED);
 }
 
 static void failure_story_tells_dropped_replies(void **state)
@@ -982,6 +985,20 @@ static void failure_story_tells_dropped_replies(void **state)
 	const char *reason = event(r, DHCP_EVENT_FAILED);
 	assert_non_null(strstr(reason, "no DHCPOFFER after 2 DHCPDISCOVERs in 10 s; 1 reply dropped, last because"));
 	assert_non_null(strstr(reason, "server identifier"));
+	assert_int_equal(r->ev.failure, DHCP_FAILURE_SILENCE);
+}
+
+/* Offered, then silence: the pool may have run out between the two. */
+static void failure_after_an_offer_without_ack_says_so(void **state)
+{
+	const struct dhcp_timing timing = { .acquire_ms = 10000 };
+	struct rig *r = *state;
+
+	reconfigure(r, false, &timing);
+	request(r, &srv1);
+	fire_until(r, DHCP_STATE_STOPPED);
+	assert_non_null(strstr(event(r, DHCP_EVENT_FAILED), "1 DHCPOFFER but no DHCPACK"));
+	assert_int_equal(r->ev.failure, DHCP_FAILURE_NO_ACK);
 }
 
 /* ---- replies that are not for us, or not acceptable ---- */
@@ -1873,6 +1890,7 @@ int main(void)
 		T(failure_story_tells_offers_requests_and_naks),
 		T(failure_story_tells_declined_addresses),
 		T(failure_story_tells_dropped_replies),
+		T(failure_after_an_offer_without_ack_says_so),
 		T(second_offer_while_requesting_is_ignored),
 		T(reply_with_another_client_id_is_dropped),
 		T(replies_for_other_transactions_are_ignored),

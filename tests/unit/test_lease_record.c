@@ -49,6 +49,7 @@ static json_t *custom_record(struct fx *fx)
 {
 	fx->spec.priority = 300;
 	fx->spec.arp_probe_ms = 500;
+	fx->spec.pod = "shop/web-0";
 	custom_lease(fx);
 	acquire(fx);
 	run_until(fx, T(500)); /* the probe window */
@@ -86,7 +87,7 @@ static void record_holds_the_attachment_the_client_and_the_ack(void **state)
 	json_object_del(record, "lease");
 	assert_json_eq(record, "{'version': 2, 'key': 'ctr-1/lan/eth0', 'containerID': 'ctr-1', 'network': 'lan',"
 			       " 'ifName': 'eth0', 'netns': '/var/run/netns/pod-1', 'mac': '02:00:00:c0:ff:ee',"
-			       " 'master': 'ens9', 'priority': 300, 'arpProbeMs': 500,"
+			       " 'master': 'ens9', 'pod': 'shop/web-0', 'priority': 300, 'arpProbeMs': 500,"
 			       " 'client': {'clientId': '01020000c0ffee', 'options': '3703010306390202400c05706f642d31',"
 			       "            'broadcast': true, 'initialMs': 1500, 'maxMs': 6000, 'acquireMs': 20000}}");
 	free(ack);
@@ -155,6 +156,7 @@ static void names_mac_spec_and_lease_round_trip(void **state)
 	assert_string_equal(spec.network, FX_NETWORK);
 	assert_string_equal(spec.ifname, FX_IFNAME);
 	assert_string_equal(spec.netns, FX_NETNS);
+	assert_string_equal(spec.pod, "shop/web-0");
 
 	assert_int_equal(lease_record_mac(record, mac), 0);
 	assert_memory_equal(mac, test_mac, 6);
@@ -426,6 +428,9 @@ static void damaged_records_are_refused(void **state)
 		{ "network", "5", NAMES },
 		{ "ifName", "null", NAMES },
 		{ "netns", NULL, NAMES },
+		{ "pod", "'shop'", NAMES },
+		{ "pod", "'shop/web-0\\n'", NAMES },
+		{ "pod", "7", NAMES },
 		{ "mac", NULL, MAC },
 		{ "mac", "'02:00:00:c0:ff'", MAC },
 		{ "mac", "'02:00:00:c0:ff:zz'", MAC },

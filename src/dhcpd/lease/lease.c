@@ -13,6 +13,7 @@
 #include "dhcpd/lease/sync.h"
 #include "dhcpd/lease_result.h"
 #include "dhcpd/log.h"
+#include "dhcpd/metrics.h"
 #include "dhcpd/podnet.h"
 #include "util/mac.h"
 #include "util/macro.h"
@@ -32,6 +33,7 @@ struct lease {
 	uint64_t resend_at;
 	unsigned resend_tries;
 	uint32_t framed_xid; /* the renewal whose first DHCPREQUEST went straight to the server's MAC */
+	uint64_t t1_ms;      /* of the lease bound last: how late its renewal came (metrics) */
 	bool pod_gone;
 	bool ended;
 };
@@ -65,10 +67,15 @@ static uint32_t random_u32(void *ctx)
 	return value;
 }
 
+/* A line about this lease: its key, its pod, and the event when it is one. */
+#define lease_log(l, priority, event_, ...)                                                                         \
+	log_lease(priority, &(struct log_subject){ .lease = (l)->key, .pod = (l)->spec.pod, .event = (event_) }, \
+		  __VA_ARGS__)
+
 static void log_engine(void *ctx, int priority, const char *message)
 {
 	struct lease *l = ctx;
-	log_write(priority, "%s: %s", l->key, message);
+	lease_log(l, priority, NULL, "%s", message);
 }
 
 static void on_payload(void *ctx, const uint8_t *payload, size_t len)
@@ -82,9 +89,9 @@ static void on_payload(void *ctx, const uint8_t *payload, size_t len)
 static int copy_strings(struct lease *l, const struct lease_spec *spec)
 {
 	const char *from[] = { spec->container_id, spec->network, spec->ifname, spec->netns, spec->netns_path,
-			       spec->master };
+			       spec->master, spec->pod };
 	const char **to[] = { &l->spec.container_id, &l->spec.network, &l->spec.ifname, &l->spec.netns,
-			      &l->spec.netns_path, &l->spec.master };
+			      &l->spec.netns_path, &l->spec.master, &l->spec.pod };
 	int key_len = snprintf(NULL, 0, "%s/%s/%s", spec->container_id, spec->network, spec->ifname);
 	size_t size = (size_t)key_len + 1;
 
@@ -171,8 +178,8 @@ void lease_reclaim(struct lease *l, uint64_t now, struct in_addr addr)
 {
 	char text[INET_ADDRSTRLEN];
 
-	log_info("%s: asking for %s again, a lease this daemon has no record of", l->key,
-		 inet_ntop(AF_INET, &addr, text, sizeof(text)));
+	lease_log(l, LOG_INFO, "reclaiming", "asking for %s again, a lease this daemon has no record of",
+		  inet_ntop(AF_INET, &addr, text, sizeof(text)));
 	dhcp_client_start_reboot(&l->client, now, addr);
 	pump(l, now);
 	rescheduled(l);
@@ -181,10 +188,11 @@ void lease_reclaim(struct lease *l, uint64_t now, struct in_addr addr)
 void lease_resume(struct lease *l, uint64_t now, const struct dhcp_lease *saved, bool lost)
 {
 	dhcp_client_resume(&l->client, now, saved, lost);
+	l->t1_ms = lost ? 0 : dhcp_lease_t1(saved);
 	/* Its owner releases it: there is no pod to talk from or address to keep. */
 	if (l->pod_gone)
 		return;
-	log_info("%s: resumed in %s", l->key, dhcp_client_state_name(dhcp_client_get_state(&l->client)));
+	lease_log(l, LOG_INFO, "resumed", "resumed in %s", dhcp_client_state_name(dhcp_client_get_state(&l->client)));
 	pump(l, now);
 	sync_ensure_at(&l->sync, now);
 	rescheduled(l);
@@ -217,7 +225,8 @@ void lease_release(struct lease *l, uint64_t now, const char *why)
 	 * pod's interface, which the DHCPRELEASE of a grant being probed goes out of. */
 	cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was bound", l->key);
 	l->owner->answer(l->ctx, l, &err);
-	log_info("%s: released (%s)", l->key, why);
+	lease_log(l, LOG_INFO, "released", "released (%s)", why);
+	metrics_lease_released();
 	end(l);
 }
 
@@ -282,8 +291,8 @@ static bool send_again(struct lease *l, const struct dhcp_output *out, int error
 	if (out != l->resend)
 		memcpy(l->resend, out, sizeof(*out));
 	l->resend_at = now + ((uint64_t)RESEND_FIRST_MS << l->resend_tries++);
-	log_debug("%s: sending %s: %s; again in %llu ms", l->key, dhcp_message_type_name(out->type), strerror(-error),
-		  (unsigned long long)(l->resend_at - now));
+	lease_log(l, LOG_DEBUG, NULL, "sending %s: %s; again in %llu ms", dhcp_message_type_name(out->type),
+		  strerror(-error), (unsigned long long)(l->resend_at - now));
 	return true;
 }
 
@@ -301,16 +310,18 @@ static void send_output(struct lease *l, const struct dhcp_output *out, uint64_t
 	/* The pod's namespace or interface went away before its DEL (or with it): the
 	 * server still hears of it, through the master. */
 	if (r < 0 && out->type == DHCPRELEASE && !l->pod_gone && l->spec.master) {
-		log_info("%s: the pod's interface is gone (%s): releasing through %s", l->key, strerror(-r),
-			 l->spec.master);
+		lease_log(l, LOG_INFO, NULL, "the pod's interface is gone (%s): releasing through %s", strerror(-r),
+			  l->spec.master);
 		lease_lose_pod(l);
 		r = link_send(&l->link, out);
 	}
 	if ((r == -ENOBUFS || r == -EAGAIN) && send_again(l, out, r, now))
 		return;
+	if (r == 0)
+		metrics_message_sent(out->type);
 	if (r < 0)
-		log_warning("%s: sending %s to %s failed: %s", l->key, dhcp_message_type_name(out->type),
-			    inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
+		lease_log(l, LOG_WARNING, NULL, "sending %s to %s failed: %s", dhcp_message_type_name(out->type),
+			  inet_ntop(AF_INET, &out->dst, dst, sizeof(dst)), strerror(-r));
 	if (again)
 		drop_resend(l);
 }
@@ -319,7 +330,9 @@ void lease_receive(struct lease *l, uint64_t now, const uint8_t *payload, size_t
 {
 	if (l->ended)
 		return;
-	dhcp_client_receive(&l->client, now, payload, len);
+	uint8_t type = dhcp_client_receive(&l->client, now, payload, len);
+	if (type)
+		metrics_message_received(type);
 	pump(l, now);
 	rescheduled(l);
 }
@@ -339,7 +352,8 @@ static void decline(struct lease *l, const uint8_t holder[6], uint64_t now)
 	mac_format(holder, mac);
 	inet_ntop(AF_INET, &l->probe.address, addr, sizeof(addr));
 	snprintf(why, sizeof(why), "in use by %s", mac);
-	log_warning("%s: %s is %s (it answered the ARP probe on %s): declining it", l->key, addr, why, l->spec.ifname);
+	lease_log(l, LOG_WARNING, NULL, "%s is %s (it answered the ARP probe on %s): declining it", addr, why,
+		  l->spec.ifname);
 	probe_stop(&l->probe);
 	dhcp_client_decline(&l->client, now, why);
 	pump(l, now);
@@ -362,8 +376,8 @@ static void start_probe(struct lease *l, uint64_t now)
 	int r = probe_start(&l->probe, l->spec.netns_path, granted->address, l->spec.arp_probe_ms, on_arp, l, now);
 
 	if (r < 0) {
-		log_warning("%s: cannot probe for the granted address on %s (%s): taking it unchecked", l->key,
-			    l->spec.ifname, strerror(-r));
+		lease_log(l, LOG_WARNING, NULL, "cannot probe for the granted address on %s (%s): taking it unchecked",
+			  l->spec.ifname, strerror(-r));
 		dhcp_client_accept(&l->client, now);
 	}
 }
@@ -403,24 +417,58 @@ static void run_sync(struct lease *l, uint64_t now)
 
 /* ---- what the engine tells ---- */
 
+/* What to look at, by what the wire saw; a full pool shows as any of the first three,
+ * as servers differ in how they say it (ISC dhcpd and Kea stay silent, dnsmasq too,
+ * some NAK, some offer and then refuse the request). */
+static void explain(struct cni_error *err, const char *segment, const char *client_id, enum dhcp_failure failure)
+{
+	switch (failure) {
+	case DHCP_FAILURE_REFUSED:
+		cni_error_details(err, "the server refused: its pool may be full, the address reserved for another "
+				       "client, or the server serving another subnet than %s is on (see its log)",
+				  segment);
+		break;
+	case DHCP_FAILURE_NO_ACK:
+		cni_error_details(err, "a server offered but never acknowledged: its pool may be full, or a second "
+				       "server interferes (dhcp doctor lists every server that answers on %s)",
+				  segment);
+		break;
+	case DHCP_FAILURE_DECLINED:
+		cni_error_details(err, "every address the server gave was in use on %s: its pool overlaps addresses "
+				       "set by hand, or it lost its lease database",
+				  segment);
+		break;
+	default:
+		cni_error_details(err, "nothing answered client id %s on %s: is a DHCP server on that L2 segment, "
+				       "with addresses left in its pool (a full pool is often silent)? A switch or "
+				       "hypervisor that drops frames from unknown MACs (port security, VMware forged "
+				       "transmits, cloud networks) looks the same, as does a server on another subnet "
+				       "with no relay; dhcp doctor probes the segment",
+				  client_id, segment);
+	}
+}
+
 /* "no DHCPOFFER after 4 DHCPDISCOVERs in 10 s", where, and what to look at. */
-static void fail(struct lease *l, const char *story)
+static void fail(struct lease *l, const struct dhcp_event *ev)
 {
 	struct cni_error err = { 0 };
+	char segment[64];
 
-	cni_error_set(&err, CNI_ERR_DHCP, "%s on %s (pod netns %s)", story, l->spec.ifname, l->spec.netns_path);
 	if (l->spec.master)
-		cni_error_details(&err, "is a DHCP server on the L2 segment of master %s, and does it answer the "
-					"client id %s? (dhcp list on the node shows the leases held)",
-				  l->spec.master, l->key);
+		snprintf(segment, sizeof(segment), "master %s", l->spec.master);
 	else
-		cni_error_details(&err, "is a DHCP server on the pod interface's L2 segment?");
+		snprintf(segment, sizeof(segment), "the pod interface's segment");
+	cni_error_set(&err, CNI_ERR_DHCP, "%s on %s (pod netns %s)", ev->reason, l->spec.ifname, l->spec.netns_path);
+	explain(&err, segment, l->key, ev->failure);
 	l->owner->answer(l->ctx, l, &err);
 	end(l);
 }
 
 static void on_bound(struct lease *l, const struct dhcp_event *ev, const struct ip_prefix *before, uint64_t now)
 {
+	if (ev->type == DHCP_EVENT_RENEWED && l->t1_ms && now > l->t1_ms)
+		metrics_renewed_after_t1(now - l->t1_ms);
+	l->t1_ms = dhcp_lease_t1(dhcp_client_lease(&l->client));
 	link_remember_server(&l->link);
 	l->owner->save(l->ctx, l);
 	if (l->owner->answer(l->ctx, l, NULL))
@@ -433,8 +481,9 @@ static void on_bound(struct lease *l, const struct dhcp_event *ev, const struct 
 
 static void handle_event(struct lease *l, const struct dhcp_event *ev, const struct ip_prefix *before, uint64_t now)
 {
-	log_write(ev->type == DHCP_EVENT_GRANTED ? LOG_DEBUG : LOG_INFO, "%s: %s: %s", l->key,
-		  dhcp_event_name(ev->type), ev->reason);
+	lease_log(l, ev->type == DHCP_EVENT_GRANTED ? LOG_DEBUG : LOG_INFO, dhcp_event_name(ev->type), "%s",
+		  ev->reason);
+	metrics_lease_event(ev->type);
 	switch (ev->type) {
 	case DHCP_EVENT_GRANTED:
 		if (l->spec.arp_probe_ms)
@@ -448,7 +497,7 @@ static void handle_event(struct lease *l, const struct dhcp_event *ev, const str
 		on_bound(l, ev, before, now);
 		break;
 	case DHCP_EVENT_FAILED:
-		fail(l, ev->reason);
+		fail(l, ev);
 		break;
 	case DHCP_EVENT_EXPIRED:
 		if (before)

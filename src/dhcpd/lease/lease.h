@@ -20,6 +20,7 @@ struct lease_spec {
 	const char *netns;      /* as the runtime gave it */
 	const char *netns_path; /* with the daemon's host prefix */
 	const char *master;     /* the network's "master" (messages, releases once the pod is gone); may be NULL */
+	const char *pod;        /* "namespace/name" (cni_args_pod); NULL when the runtime named no pod */
 	uint64_t netns_ino;     /* the pod's namespace: its path may be handed to another pod */
 	int ifindex;
 	uint8_t mac[6];

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cni/args.h"
 #include "cni/env.h"
 #include "dhcpd/lease/record.h"
 #include "util/hex.h"
@@ -67,10 +68,11 @@ json_t *lease_record_json(const struct lease *l, uint64_t now)
 		return NULL;
 	}
 	mac_format(spec->mac, mac);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:i, s:I, s:o, s:o}", "version", RECORD_VERSION,
-			 "key", lease_key(l), "containerID", spec->container_id, "network", spec->network, "ifName",
-			 spec->ifname, "netns", spec->netns, "mac", mac, "master", spec->master, "priority",
-			 spec->priority, "arpProbeMs", (json_int_t)spec->arp_probe_ms, "client", client, "lease", held);
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:s*, s:i, s:I, s:o, s:o}", "version",
+			 RECORD_VERSION, "key", lease_key(l), "containerID", spec->container_id, "network",
+			 spec->network, "ifName", spec->ifname, "netns", spec->netns, "mac", mac, "master", spec->master,
+			 "pod", spec->pod, "priority", spec->priority, "arpProbeMs", (json_int_t)spec->arp_probe_ms,
+			 "client", client, "lease", held);
 }
 
 /* ---- reading ---- */
@@ -93,7 +95,12 @@ int lease_record_names(json_t *record, struct lease_spec *spec)
 	spec->network = json_string_value(json_object_get(record, "network"));
 	spec->ifname = json_string_value(json_object_get(record, "ifName"));
 	spec->netns = json_string_value(json_object_get(record, "netns"));
+	json_t *pod = json_object_get(record, "pod");
+	spec->pod = json_string_value(pod);
 	if (!key || !spec->container_id || !spec->network || !spec->ifname || !spec->netns)
+		return -EINVAL;
+	/* Absent in records of pods no runtime named, and before it was kept. */
+	if (pod && (!spec->pod || !cni_pod_ref_valid(spec->pod)))
 		return -EINVAL;
 	/* Read back as a runtime's call is checked: nothing in a record is trusted more. */
 	if (!cni_container_id_valid(spec->container_id) || cni_ifname_invalid(spec->ifname) ||

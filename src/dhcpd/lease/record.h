@@ -15,7 +15,7 @@
 /* NULL when the lease holds nothing worth keeping (never bound). */
 json_t *lease_record_json(const struct lease *lease, uint64_t now);
 
-/* The names: containerID, network, ifName, netns (borrowed from `record`); -EINVAL
+/* The names: containerID, network, ifName, netns, pod (borrowed from `record`); -EINVAL
  * when one is missing, is not what a runtime may pass, or the key is not made of them. */
 int lease_record_names(json_t *record, struct lease_spec *spec);
 /* The pod interface's MAC when the lease was taken; -EINVAL when absent. */
