@@ -19,6 +19,7 @@
 #include "dhcpd/podnet.h"
 #include "netns/netns.h"
 #include "rtnl/addr.h"
+#include "rtnl/host_route.h"
 #include "rtnl/socket.h"
 #include "util/fs.h"
 #include "util/mac.h"
@@ -357,6 +358,22 @@ int podnet_address_ensure(const char *netns_path, const char *ifname, const stru
 	if (result->n_ips == 0)
 		return -EINVAL;
 	return with_pod_link(netns_path, ifname, ensure_address, &a);
+}
+
+int podnet_host_route_follow(const char *master, struct in_addr from, struct in_addr to)
+{
+	_cleanup_(nl_socket_freep) struct nl_sock *sk = nl_route_socket(-1);
+	int master_index = master ? (int)if_nametoindex(master) : 0;
+	struct ip_addr old = { .family = AF_INET, .v4 = from }, new = { .family = AF_INET, .v4 = to };
+	char shim[IFNAMSIZ];
+
+	if (!sk)
+		return -ENOMEM;
+	if (master_index == 0)
+		return -ESRCH;
+	host_reach_shim_name(master_index, shim);
+	int shim_index = (int)if_nametoindex(shim);
+	return shim_index ? route_host_move(sk, shim_index, &old, &new) : -ESRCH;
 }
 
 int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len)

@@ -74,3 +74,8 @@ int podnet_address_remove(const char *netns_path, const char *ifname, const stru
 /* A DHCP datagram (IPv4/UDP framed) out of `master` in the daemon's own namespace:
  * the way to reach the server once the pod is gone. */
 int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len);
+
+/* The pod's address moved from `from` to `to`: its route through `master`'s hostReach
+ * shim (the macvlan plugin's, in the daemon's own namespace, the node's) follows.
+ * -ESRCH when the pod has none (its network does not ask for hostReach). */
+int podnet_host_route_follow(const char *master, struct in_addr from, struct in_addr to);

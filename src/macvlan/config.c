@@ -86,12 +86,51 @@ void macvlan_conf_warn_unknown(const struct cni_call *call)
 {
 	/* Ours, the spec's, and what runtimes and other plugins put in a configuration. */
 	static const char *const known[] = {
-		"cniVersion", "name", "type", "master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "ipam",
-		"dns", "args", "runtimeConfig", "capabilities", "prevResult", "cni.dev/valid-attachments",
+		"cniVersion", "name", "type", "master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "hostReach",
+		"ipam", "dns", "args", "runtimeConfig", "capabilities", "prevResult", "cni.dev/valid-attachments",
 		"cni.dev/attachments", NULL,
 	};
 
 	cni_json_warn_unknown(call->conf.root, "", known, "macvlan", stderr);
+}
+
+/* Why the node's shim, another macvlan of the master, cannot reach pods in `mode`. */
+static const char *host_reach_refusal(uint32_t mode)
+{
+	switch (mode) {
+	case MACVLAN_MODE_PRIVATE:
+		return "in private mode the macvlans of a master cannot talk to each other, the node's shim included";
+	case MACVLAN_MODE_VEPA:
+		return "in vepa mode frames between macvlans of a master go out to the switch and come back only "
+		       "if it hairpins them (802.1Qbg), which the node cannot count on";
+	case MACVLAN_MODE_PASSTHRU:
+		return "passthru gives the whole master to one macvlan: there is no room for the node's shim";
+	default:
+		return NULL;
+	}
+}
+
+/* hostReach puts a macvlan of the master in the node's namespace (macvlan/hostreach.c):
+ * the master must be there, and only bridge mode lets the pods and that shim talk. */
+static int check_host_reach(const struct macvlan_conf *conf, struct cni_error *err)
+{
+	const char *why = host_reach_refusal(conf->mode);
+
+	if (!conf->host_reach)
+		return 0;
+	if (conf->link_in_container) {
+		cni_error_set(err, CNI_ERR_INVALID_CONFIG,
+			      "hostReach cannot be used with linkInContainer: the master is in the container's "
+			      "namespace, not the node's");
+		cni_error_details(err, "remove \"hostReach\" or \"linkInContainer\" from the network configuration");
+		return -1;
+	}
+	if (!why)
+		return 0;
+	cni_error_set(err, CNI_ERR_INVALID_CONFIG, "hostReach needs mode bridge, and mode is %s: %s", conf->mode_name,
+		      why);
+	cni_error_details(err, "set \"mode\" to \"bridge\" or remove \"hostReach\"");
+	return -1;
 }
 
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
@@ -106,7 +145,8 @@ int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, str
 	    cni_json_string(root, "", "mode", &mode, err) < 0 || parse_mode(mode, out, err) < 0 ||
 	    parse_unsigned(root, "mtu", &out->mtu, err) < 0 ||
 	    cni_json_bool(root, "", "linkInContainer", &out->link_in_container, err) < 0 ||
-	    parse_unsigned(root, "bcqueuelen", &out->bc_queue_len, err) < 0 || parse_mac(call, out, err) < 0)
+	    parse_unsigned(root, "bcqueuelen", &out->bc_queue_len, err) < 0 || parse_mac(call, out, err) < 0 ||
+	    cni_json_bool(root, "", "hostReach", &out->host_reach, err) < 0 || check_host_reach(out, err) < 0)
 		return -1;
 	if (out->master && !*out->master)
 		out->master = NULL;

@@ -16,6 +16,7 @@ struct macvlan_conf {
 	uint8_t mac[MAC_LEN];
 	bool link_in_container;
 	unsigned bc_queue_len;
+	bool host_reach; /* hostReach: the node reaches its pods through a shim (hostreach.c) */
 };
 
 /* Reads the keys and CNI_ARGS (MAC is the only key it knows); MAC precedence is

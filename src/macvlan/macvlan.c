@@ -6,6 +6,7 @@
 #include "cni/delegate.h"
 #include "cni/netns.h"
 #include "macvlan/config.h"
+#include "macvlan/hostreach.h"
 #include "macvlan/macvlan.h"
 #include "netns/netns.h"
 #include "rtnl/addr.h"
@@ -217,16 +218,33 @@ static void apply_ipam_priority(const struct cni_call *call, struct cni_result *
 			result->routes[i].priority = (int)priority;
 }
 
+/* With hostReach the node's shim is in the master's namespace, the node's own. */
+static struct host_reach_node host_reach_node(const struct namespaces *ns, const struct link_info *master)
+{
+	return (struct host_reach_node){ .sk = ns->master, .netns = ns->master_fd, .master = master };
+}
+
+/* The pod's addresses are known only now, after IPAM: the node's routes to them follow. */
+static int add_host_reach(const struct macvlan_conf *conf, const struct namespaces *ns,
+			  const struct link_info *master, const struct cni_result *result, struct cni_error *err)
+{
+	struct host_reach_node node = host_reach_node(ns, master);
+
+	return conf->host_reach ? host_reach_add(&node, result, err) : 0;
+}
+
 /* IPAM has given addresses: put them on the link, or undo the allocation. */
-static int add_with_ipam(const struct cni_call *call, const struct namespaces *ns, const struct link_info *link,
-			 struct cni_result *result, struct cni_error *err)
+static int add_with_ipam(const struct cni_call *call, const struct macvlan_conf *conf, const struct namespaces *ns,
+			 const struct link_info *master, const struct link_info *link, struct cni_result *result,
+			 struct cni_error *err)
 {
 	if (cni_ipam_exec(call, CNI_CMD_ADD, result, err) < 0)
 		return -1;
 	apply_ipam_priority(call, result);
 	if (result->n_ips == 0)
 		cni_error_set(err, CNI_ERR_IPAM, "IPAM plugin %s returned no IP address", call->conf.ipam_type);
-	else if (configure_interface(ns->pod, ns->pod_fd, link, result, call->env.netns, err) == 0)
+	else if (configure_interface(ns->pod, ns->pod_fd, link, result, call->env.netns, err) == 0 &&
+		 add_host_reach(conf, ns, master, result, err) == 0)
 		return 0;
 	struct cni_error ignored = { 0 };
 	if (cni_ipam_exec(call, CNI_CMD_DEL, NULL, &ignored) < 0)
@@ -272,7 +290,7 @@ int macvlan_add(const struct cni_call *call, struct cni_result *result, struct c
 
 	int r;
 	if (call->conf.ipam_type)
-		r = add_with_ipam(call, &ns, &link, result, err);
+		r = add_with_ipam(call, &conf, &ns, &master, &link, result, err);
 	else
 		r = configure_link_up(ns.pod, &link, call->env.netns, err);
 	if (r == 0 && fill_result(call, &link, result, err) == 0)
@@ -350,14 +368,31 @@ static int remove_link(const struct cni_call *call, struct cni_error *err)
 	return 0;
 }
 
-int macvlan_del(const struct cni_call *call, struct cni_error *err)
+/* The node's routes to the pod, and the shim with the last pod. Before IPAM DEL: once
+ * released, the address may go to a new pod, whose route this must not take. */
+static int del_host_reach(const struct cni_call *call, const struct macvlan_conf *conf, struct cni_error *err)
 {
-	struct macvlan_conf conf;
-	struct cni_error link_err = { 0 };
+	_cleanup_(namespaces_close) struct namespaces ns = { .pod_fd = -1, .master_fd = -1 };
+	struct link_info master;
+	struct cni_error no_master = { 0 };
 
-	if (macvlan_conf_load(call, &conf, err) < 0)
-		return -1;
-	/* Both halves run whatever the other did; the runtime retries a failed DEL. */
+	ns.master_fd = netns_open_current();
+	if (ns.master_fd < 0 || !(ns.master = nl_route_socket(ns.master_fd)))
+		return netlink_error(err, "the host's network namespace");
+	/* A master that is gone took its shim, and the routes through it, along. */
+	if (find_master(ns.master, conf, &master, &no_master) < 0) {
+		if (no_master.code != CNI_ERR_INVALID_CONFIG)
+			*err = no_master;
+		return no_master.code != CNI_ERR_INVALID_CONFIG ? -1 : 0;
+	}
+	struct host_reach_node node = host_reach_node(&ns, &master);
+	return host_reach_del(&node, call, err);
+}
+
+/* Both halves run whatever the other did; the runtime retries a failed DEL. */
+static int del_ipam_and_link(const struct cni_call *call, struct cni_error *err)
+{
+	struct cni_error link_err = { 0 };
 	int ipam_r = call->conf.ipam_type ? cni_ipam_exec(call, CNI_CMD_DEL, NULL, err) : 0;
 	int link_r = remove_link(call, &link_err);
 	if (ipam_r < 0) {
@@ -368,6 +403,22 @@ int macvlan_del(const struct cni_call *call, struct cni_error *err)
 	if (link_r < 0)
 		*err = link_err;
 	return link_r;
+}
+
+int macvlan_del(const struct cni_call *call, struct cni_error *err)
+{
+	struct macvlan_conf conf;
+	struct cni_error reach_err = { 0 };
+
+	if (macvlan_conf_load(call, &conf, err) < 0)
+		return -1;
+	int reach_r = conf.host_reach ? del_host_reach(call, &conf, &reach_err) : 0;
+	int r = del_ipam_and_link(call, err);
+	if (reach_r < 0 && r < 0)
+		fprintf(stderr, "macvlan: %s\n", reach_err.msg);
+	else if (reach_r < 0)
+		*err = reach_err;
+	return r < 0 || reach_r < 0 ? -1 : 0;
 }
 
 static int find_prev_interface(const struct cni_call *call, struct cni_error *err)
@@ -430,9 +481,11 @@ int macvlan_check(const struct cni_call *call, struct cni_error *err)
 	if (r < 0)
 		return cni_error_set(err, CNI_ERR_CHECK_FAILED, "interface %s in %s: %s", call->env.ifname,
 				     call->env.netns, r == -ENODEV ? "missing" : strerror(-r));
-	if (check_link(call, &conf, &prev->interfaces[index], &link, err) < 0)
+	if (check_link(call, &conf, &prev->interfaces[index], &link, err) < 0 ||
+	    check_interface_config(ns.pod, &link, prev, index, err) < 0)
 		return -1;
-	return check_interface_config(ns.pod, &link, prev, index, err);
+	struct host_reach_node node = host_reach_node(&ns, &master);
+	return conf.host_reach ? host_reach_check(&node, prev, index, err) : 0;
 }
 
 /* Ready for ADD when the master is there and up (spec 1.1.0 STATUS). */

@@ -136,7 +136,7 @@ struct fake_pod {
 	struct arp_sent arp[FAKE_ARP_N];
 	size_t n_arp;
 	struct script packet_socket, packet_send, udp_socket, arp_socket, arp_send, lifetime, ensure, remove, exists,
-		via_master;
+		via_master, host_route;
 	/* What the lease must ask for: the fixture's attachment. */
 	const char *netns_path;
 	const char *ifname;
@@ -547,6 +547,17 @@ int podnet_address_remove(const char *netns_path, const char *ifname, const stru
 	c->ret = script_next(&pod.remove);
 	trace("remove:%s%s", c->prefix, err_suffix(c->ret, e));
 	return c->ret;
+}
+
+int podnet_host_route_follow(const char *master, struct in_addr from, struct in_addr to)
+{
+	char e[64], old[INET_ADDRSTRLEN], new[INET_ADDRSTRLEN];
+	int r = script_next(&pod.host_route);
+
+	inet_ntop(AF_INET, &from, old, sizeof(old));
+	inet_ntop(AF_INET, &to, new, sizeof(new));
+	trace("host-route:%s:%s>%s%s", master ? master : "(null)", old, new, err_suffix(r, e));
+	return r;
 }
 
 int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len)

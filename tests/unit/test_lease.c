@@ -522,7 +522,8 @@ static void a_new_address_after_a_nak_moves_the_pod(void **state)
 	reply_offer(fx);
 	trace_clear();
 	reply_ack(fx);
-	assert_trace("save answer:ok remove:192.0.2.100/24 ensure:192.0.2.101/24");
+	/* The node's hostReach route to the pod, if it has one, follows. */
+	assert_trace("save answer:ok remove:192.0.2.100/24 ensure:192.0.2.101/24 host-route:ens9:192.0.2.100>192.0.2.101");
 	assert_json_eq(json_object_get(fx->result, "ips"), "[{'address': '192.0.2.101/24', 'gateway': '192.0.2.254'}]");
 	assert_true(json_is_false(json_object_get(json_object_get(fx->record, "lease"), "lost")));
 }

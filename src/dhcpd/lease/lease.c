@@ -133,7 +133,7 @@ struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const 
 	link_init(&l->link, loop, l->key, l->spec.netns_path, l->spec.ifname, l->spec.master, spec->ifindex, spec->mac,
 		  on_payload, l);
 	probe_init(&l->probe, loop, l->key, l->spec.ifname, spec->ifindex, spec->mac);
-	sync_init(&l->sync, l->key, l->spec.netns_path, l->spec.ifname, spec->priority);
+	sync_init(&l->sync, l->key, l->spec.netns_path, l->spec.ifname, l->spec.master, spec->priority);
 	return l;
 }
 

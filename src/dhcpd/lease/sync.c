@@ -14,10 +14,16 @@
 #define SYNC_RETRY_MS 500
 #define SYNC_TRIES 20
 
-void sync_init(struct lease_sync *s, const char *key, const char *netns_path, const char *ifname, int priority)
+void sync_init(struct lease_sync *s, const char *key, const char *netns_path, const char *ifname, const char *master,
+	       int priority)
 {
 	*s = (struct lease_sync){
-		.key = key, .netns_path = netns_path, .ifname = ifname, .priority = priority, .at = UINT64_MAX,
+		.key = key,
+		.netns_path = netns_path,
+		.ifname = ifname,
+		.master = master,
+		.priority = priority,
+		.at = UINT64_MAX,
 	};
 }
 
@@ -103,6 +109,22 @@ enum sync_result sync_run(struct lease_sync *s, const struct dhcp_lease *lease, 
 	return SYNC_DONE;
 }
 
+/* With hostReach the node routes the pod's address through its shim on the master;
+ * the route moves with the address, or the node would lose the pod. */
+static void follow_host_route(const struct lease_sync *s, const struct ip_prefix *from, const struct ip_prefix *to)
+{
+	int r = podnet_host_route_follow(s->master, from->addr.v4, to->addr.v4);
+	char old[INET6_ADDRSTRLEN], new[INET6_ADDRSTRLEN];
+
+	ip_addr_format(&from->addr, old);
+	ip_addr_format(&to->addr, new);
+	if (r == 0)
+		log_info("%s: the node's hostReach route to the pod moved from %s to %s", s->key, old, new);
+	else if (r != -ESRCH)
+		log_warning("%s: moving the node's hostReach route to the pod from %s to %s failed: %s; the node "
+			    "cannot reach the pod until it is added again", s->key, old, new, strerror(-r));
+}
+
 void sync_move(const struct lease_sync *s, const struct ip_prefix *old, const struct dhcp_lease *lease, uint64_t now)
 {
 	struct ip_prefix new_prefix = lease_prefix(lease);
@@ -118,6 +140,7 @@ void sync_move(const struct lease_sync *s, const struct ip_prefix *old, const st
 		log_warning("%s: moving the pod from %s to %s failed: %s", s->key, from, to, strerror(-r));
 	else
 		log_info("%s: the pod's address is now %s (was %s)", s->key, to, from);
+	follow_host_route(s, old, &new_prefix);
 }
 
 /* On expiry the kernel drops it at the same moment (its lifetime is the lease's); this

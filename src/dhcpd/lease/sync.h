@@ -20,7 +20,8 @@ struct lease_sync {
 	const char *key; /* the lease's, for messages */
 	const char *netns_path;
 	const char *ifname;
-	int priority; /* the metric of the lease's routes */
+	const char *master; /* the network's; NULL when it names none */
+	int priority;       /* the metric of the lease's routes */
 	uint64_t at;  /* UINT64_MAX: nothing to do */
 	unsigned tries;
 	/* false right after ADD: the plugin adds the address, only its lifetime is ours.
@@ -32,7 +33,8 @@ struct lease_sync {
 	bool awaiting_plugin;
 };
 
-void sync_init(struct lease_sync *s, const char *key, const char *netns_path, const char *ifname, int priority);
+void sync_init(struct lease_sync *s, const char *key, const char *netns_path, const char *ifname, const char *master,
+	       int priority);
 /* After ADD: the plugin adds the address once our answer is in; tie its lifetime to
  * the lease a little later. */
 void sync_after_add(struct lease_sync *s, uint64_t now);
