@@ -53,6 +53,7 @@ IMAGE_FILES = ("macvlan", "dhcp", "cni-install")
 PLUGINS = ("macvlan", "dhcp")
 PODMAN_TIMEOUT = 120.0
 READY_TIMEOUT = 20.0
+METRICS_PORT = 9661  # the DaemonSet's --metrics-listen
 CONTAINER_ID = "cnt-deploy-pod0"
 
 
@@ -498,7 +499,8 @@ def test_daemon_container_leases_for_a_pod(lab, dnsmasq, podman, host_holder, no
     name = f"{lab.id}-dhcp-daemon"
     podman(node_holder, *daemon_run_args(manifests, host, name))
     inspected = json.loads(podman(node_holder, "container", "inspect", name).stdout)[0]
-    assert inspected["Path"] == f"{IMAGE_BIN}/dhcp" and inspected["Args"] == ["daemon"], inspected["Args"]
+    assert inspected["Path"] == f"{IMAGE_BIN}/dhcp", inspected["Path"]
+    assert inspected["Args"] == ["daemon", "--metrics-listen", f"0.0.0.0:{METRICS_PORT}"], inspected["Args"]
     daemon_pid = inspected["State"]["Pid"]
     # hostNetwork on this node: the daemon is in the lab node's netns.
     assert os.stat(f"/proc/{daemon_pid}/ns/net").st_ino == lab.node.inode()
@@ -540,6 +542,14 @@ def test_daemon_container_leases_for_a_pod(lab, dnsmasq, podman, host_holder, no
     listed = json.loads(podman(node_holder, "exec", name, f"{IMAGE_BIN}/dhcp", "list", "--json").stdout)
     assert [(e["containerID"], e["network"], e["ifName"]) for e in listed] == [(CONTAINER_ID, conf["name"], "eth0")]
     assert any(host.state.iterdir()), "no lease record in the state volume"
+    # The metrics port the manifest declares and annotates, on the node's network.
+    pod_spec = find_document(manifests, "DaemonSet")["spec"]["template"]
+    assert pod_spec["metadata"]["annotations"]["prometheus.io/port"] == str(METRICS_PORT)
+    assert daemon_container(manifests)["ports"] == [{"name": "metrics", "containerPort": METRICS_PORT,
+                                                     "protocol": "TCP"}]
+    scraped = lab.node.exec(["python3", "-c", "import urllib.request; print(urllib.request.urlopen("
+                             f"'http://127.0.0.1:{METRICS_PORT}/metrics', timeout=5).read().decode())"]).stdout
+    assert 'cni_dhcp_leases{state="BOUND"} 1' in scraped, scraped
 
     delete = lab.run_plugin(host.bin_dir / "macvlan", "DEL", plugin_config(conf, prev_result=add.output),
                             netns=netns_path, ifname="eth0", container_id=CONTAINER_ID, cni_path=host.bin_dir)

@@ -71,8 +71,10 @@ def doctor_watched(lab, argv, interrupt_when=None, sig=signal.SIGINT):
     `interrupt_when`: send it `sig` once that returns true. (exit status, stdout, inodes)."""
     own = f"net:[{lab.node.inode()}]"
     seen = set()
+    # The signals at their defaults, as on an operator's terminal: a run started in the
+    # background by a non-interactive shell (a CI job) inherits SIGINT ignored.
     process = subprocess.Popen(lab.node.exec_argv(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)
+                               text=True, preexec_fn=default_signals)
     reader = threading.Thread(target=lambda: setattr(process, "output", process.stdout.read()))
     reader.start()
     try:
@@ -89,7 +91,24 @@ def doctor_watched(lab, argv, interrupt_when=None, sig=signal.SIGINT):
             process.kill()
             process.wait()
         reader.join(10)
-    return process.returncode, getattr(process, "output", ""), seen
+    # Only the throwaway namespaces: named ones (the lab's, whatever `ip netns exec`
+    # held on its way in) are not the doctor's.
+    return process.returncode, getattr(process, "output", ""), seen - named_namespaces()
+
+
+def named_namespaces():
+    inodes = set()
+    for entry in Path("/run/netns").iterdir():
+        try:
+            inodes.add(entry.stat().st_ino)
+        except OSError:
+            pass  # deleted meanwhile
+    return inodes
+
+
+def default_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def no_socket(lab):

@@ -235,6 +235,11 @@ def test_processes_left_in_a_netns_are_stopped_when_it_is_deleted(lab):
     assert pod.name not in netns_list()
 
 
+def default_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 INTERRUPTED_RUN = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -252,8 +257,12 @@ time.sleep(600)
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_interrupted_run_leaves_nothing_behind(require_root, sig):
+    # With the signals at their defaults whatever this run inherited: under nohup, or
+    # started in the background by a non-interactive shell, SIGHUP or SIGINT is ignored,
+    # and a child that ignores it must not be mistaken for one that leaks.
     child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_RUN, str(HERE)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=default_signals)
     try:
         line = child.stdout.readline()  # printed once the lab is up
         assert line, f"the child failed to build its lab: {child.stderr.read()}"
