@@ -16,7 +16,7 @@ const uint8_t dhcp_default_request[6] = {
 
 const char *const dhcp_ipam_keys[] = {
 	"type", "daemonSocketPath", "request", "provide", "priority", "broadcast", "timeout", "retransmitInitial",
-	"arpProbe", NULL,
+	"arpProbe", "identity", NULL,
 };
 
 static int parse_option_code(json_t *entry, const char *where, uint8_t *code, struct cni_error *err)
@@ -145,6 +145,33 @@ static int parse_duration(json_t *ipam, const char *key, int64_t max_ms, int64_t
 	return 0;
 }
 
+/* ipam.identity: "container" (the default) or "pod". A client identifier given in
+ * ipam.provide would replace the pod's, which the operator asked for: both are refused. */
+static int parse_identity(json_t *ipam, struct dhcp_ipam_conf *out, struct cni_error *err)
+{
+	const char *identity = NULL;
+
+	if (cni_json_string(ipam, "ipam", "identity", &identity, err) < 0)
+		return -1;
+	if (!identity || strcmp(identity, "container") == 0)
+		return 0;
+	if (strcmp(identity, "pod") != 0) {
+		cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.identity \"%s\" is not one: use \"container\" or \"pod\"",
+			      identity);
+		cni_error_details(err, "\"container\" (the default) gives each container its own DHCP client identifier; "
+				       "\"pod\" derives it from the pod's namespace and name, so that a pod recreated "
+				       "under its name keeps its address (docs/dhcp.md)");
+		return -1;
+	}
+	for (size_t i = 0; i < out->n_provide; i++)
+		if (out->provide[i].code == DHCP_OPTION_CLIENT_IDENTIFIER)
+			return cni_error_set(err, CNI_ERR_INVALID_CONFIG,
+					     "ipam.identity \"pod\" and ipam.provide[] dhcp-client-identifier both set the "
+					     "client identifier: keep one");
+	out->identity = DHCP_IDENTITY_POD;
+	return 0;
+}
+
 int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_ipam_conf *out,
 			 struct cni_error *err)
 {
@@ -155,7 +182,7 @@ int dhcp_ipam_conf_parse(json_t *ipam, const struct cni_args *args, struct dhcp_
 	if (cni_json_string(ipam, "ipam", "daemonSocketPath", &out->socket_path, err) < 0 ||
 	    cni_json_int(ipam, "ipam", "priority", &priority, err) < 0 ||
 	    cni_json_bool(ipam, "ipam", "broadcast", &out->broadcast, err) < 0 || parse_request(ipam, out, err) < 0 ||
-	    parse_provide(ipam, args, out, err) < 0 ||
+	    parse_provide(ipam, args, out, err) < 0 || parse_identity(ipam, out, err) < 0 ||
 	    parse_duration(ipam, "timeout", DURATION_MAX_ACQUIRE_MS, &out->acquire_timeout_ms, err) < 0 ||
 	    parse_duration(ipam, "retransmitInitial", DURATION_MAX_RETRANSMIT_MS, &out->retransmit_initial_ms, err) < 0 ||
 	    /* Its own range, checked below, says more than this bound would. */

@@ -8,15 +8,56 @@
 #include "dhcpd/client_config.h"
 #include "dhcpd/podnet.h"
 
+/* RFC 2132 9.14: type 0 (not a hardware address), then `text` cut to the option's 255
+ * octets. */
+static size_t type0_client_id(const char *text, int len, uint8_t out[DHCP_CLIENT_ID_MAX])
+{
+	size_t n = len < 0 ? 0 : (size_t)len > DHCP_CLIENT_ID_MAX - 1 ? DHCP_CLIENT_ID_MAX - 1 : (size_t)len;
+
+	out[0] = 0;
+	memcpy(out + 1, text, n);
+	return 1 + n;
+}
+
 size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX])
 {
 	char text[1024];
 	int n = snprintf(text, sizeof(text), "%s/%s/%s", att->container_id, att->network, att->ifname);
-	size_t len = n < 0 ? 0 : (size_t)n > DHCP_CLIENT_ID_MAX - 1 ? DHCP_CLIENT_ID_MAX - 1 : (size_t)n;
 
-	out[0] = 0; /* RFC 2132 9.14: type 0, not a hardware address */
-	memcpy(out + 1, text, len);
-	return 1 + len;
+	return type0_client_id(text, n, out);
+}
+
+/* The CNI_ARGS keys of a pod's name that the runtime did not pass, for the error. */
+static const char *missing_pod_keys(const struct dhcp_attachment *att)
+{
+	bool ns = att->pod_namespace && *att->pod_namespace, name = att->pod_name && *att->pod_name;
+
+	return !ns && !name ? "K8S_POD_NAMESPACE and K8S_POD_NAME" : !ns ? "K8S_POD_NAMESPACE" : "K8S_POD_NAME";
+}
+
+size_t dhcp_pod_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX], struct cni_error *err)
+{
+	char pod[CNI_POD_REF_MAX + 1], text[1024];
+	int n = -1;
+
+	if (att->pod_namespace && att->pod_name)
+		n = snprintf(pod, sizeof(pod), "%s/%s", att->pod_namespace, att->pod_name);
+	/* Kubernetes names hold no '/': the text is read back into its four parts. */
+	if (n < 0 || (size_t)n >= sizeof(pod) || !cni_pod_ref_valid(pod)) {
+		if (n < 0 || !*att->pod_namespace || !*att->pod_name)
+			cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.identity \"pod\" needs K8S_POD_NAMESPACE and "
+				      "K8S_POD_NAME in CNI_ARGS; the runtime passed no %s", missing_pod_keys(att));
+		else
+			cni_error_set(err, CNI_ERR_INVALID_CONFIG, "ipam.identity \"pod\": CNI_ARGS K8S_POD_NAMESPACE "
+				      "\"%.63s\" and K8S_POD_NAME \"%.253s\" are not a Kubernetes pod's names",
+				      att->pod_namespace, att->pod_name);
+		cni_error_details(err, "the runtime must pass the pod's namespace and name (kubelet does, through "
+				       "containerd or CRI-O); podman and plain CNI runtimes do not: give their networks "
+				       "\"identity\": \"container\", the default (docs/dhcp.md)");
+		return 0;
+	}
+	n = snprintf(text, sizeof(text), "%s/%s/%s", pod, att->network, att->ifname);
+	return type0_client_id(text, n, out);
 }
 
 static const struct dhcp_provide *find_provide(const struct dhcp_ipam_conf *conf, uint8_t code)
@@ -92,6 +133,9 @@ int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhc
 	if (client_id) {
 		id_len = strlen(client_id->value);
 		memcpy(id, client_id->value, id_len);
+	} else if (conf->identity == DHCP_IDENTITY_POD) {
+		if ((id_len = dhcp_pod_client_id(att, id, err)) == 0)
+			return -1;
 	} else {
 		id_len = dhcp_default_client_id(att, id);
 	}
@@ -155,6 +199,7 @@ int lease_spec_configure(struct lease_spec *spec, json_t *config, const char *ar
 		.container_id = spec->container_id,
 		.network = spec->network,
 		.ifname = spec->ifname,
+		.pod_namespace = cni_args_get(&parsed, "K8S_POD_NAMESPACE"),
 		.pod_name = cni_args_get(&parsed, "K8S_POD_NAME"),
 		.mtu = link->mtu,
 	};
@@ -170,6 +215,7 @@ int lease_spec_configure(struct lease_spec *spec, json_t *config, const char *ar
 	spec->master = json_string_value(json_object_get(config, "master"));
 	spec->priority = conf.priority;
 	spec->arp_probe_ms = conf.arp_probe_ms > 0 ? (uint32_t)conf.arp_probe_ms : 0;
+	spec->identity = conf.identity;
 	spec->ifindex = link->index;
 	memcpy(spec->mac, link->mac, sizeof(spec->mac));
 	return 0;

@@ -17,7 +17,8 @@ struct dhcp_attachment {
 	const char *container_id;
 	const char *network;
 	const char *ifname;
-	const char *pod_name; /* K8S_POD_NAME: the default host name */
+	const char *pod_namespace; /* K8S_POD_NAMESPACE; NULL when the runtime passed none */
+	const char *pod_name;      /* K8S_POD_NAME: the default host name */
 	uint8_t mac[6];
 	unsigned mtu;
 };
@@ -25,6 +26,12 @@ struct dhcp_attachment {
 /* The client identifier the reference sends, kept so existing server reservations
  * still match: type 0, then "<containerID>/<network>/<ifname>", cut to 254 octets. */
 size_t dhcp_default_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX]);
+
+/* ipam.identity "pod": type 0, then "<namespace>/<name>/<network>/<ifname>", cut to 254
+ * octets as the default is; what an operator writes a reservation for. 0 with `err` set
+ * (code 7, naming the CNI_ARGS keys missing) when the runtime did not name a Kubernetes
+ * pod: podman and plain CNI runtimes pass no K8S_POD_NAMESPACE and K8S_POD_NAME. */
+size_t dhcp_pod_client_id(const struct dhcp_attachment *att, uint8_t out[DHCP_CLIENT_ID_MAX], struct cni_error *err);
 
 /* Fills `out` (request options allocated: dhcp_client_init takes them over). */
 int dhcp_client_config_build(const struct dhcp_ipam_conf *conf, const struct dhcp_attachment *att,

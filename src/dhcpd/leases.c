@@ -119,14 +119,25 @@ void leases_on_add(struct leases *t, void (*fn)(void *ctx, struct lease_slot *sl
 	t->added_ctx = ctx;
 }
 
+/* What a lease is found by in one index: text, or the client identifier's octets. */
+struct index_value {
+	const void *data;
+	size_t len;
+};
+
 /* FNV-1a */
-static size_t text_hash(const char *text)
+static size_t bytes_hash(struct index_value v)
 {
 	uint64_t hash = 1469598103934665603ull;
 
-	for (const char *p = text; *p; p++)
-		hash = (hash ^ (uint8_t)*p) * 1099511628211ull;
+	for (size_t i = 0; i < v.len; i++)
+		hash = (hash ^ ((const uint8_t *)v.data)[i]) * 1099511628211ull;
 	return (size_t)hash;
+}
+
+static struct index_value text_value(const char *text)
+{
+	return (struct index_value){ text, strlen(text) };
 }
 
 static const char *netns_name(const struct lease *lease)
@@ -135,20 +146,37 @@ static const char *netns_name(const struct lease *lease)
 	return slash ? slash + 1 : path;
 }
 
-static const char *index_text(const struct lease_slot *slot, int index)
+static struct index_value index_value(const struct lease_slot *slot, int index)
 {
-	return index == LEASES_BY_KEY ? lease_key(slot->lease) : netns_name(slot->lease);
+	const struct dhcp_client_config *client;
+
+	switch (index) {
+	case LEASES_BY_KEY:
+		return text_value(lease_key(slot->lease));
+	case LEASES_BY_NETNS_NAME:
+		return text_value(netns_name(slot->lease));
+	default:
+		client = lease_client_config(slot->lease);
+		return (struct index_value){ client->client_id, client->client_id_len };
+	}
 }
 
-static struct lease_slot **bucket(const struct leases *t, int index, const char *text)
+static bool index_matches(const struct lease_slot *slot, int index, struct index_value v)
 {
-	return &t->buckets[index][text_hash(text) & (t->n_buckets - 1)];
+	struct index_value have = index_value(slot, index);
+
+	return have.len == v.len && memcmp(have.data, v.data, v.len) == 0;
+}
+
+static struct lease_slot **bucket(const struct leases *t, int index, struct index_value v)
+{
+	return &t->buckets[index][bytes_hash(v) & (t->n_buckets - 1)];
 }
 
 static void chain_in(struct leases *t, struct lease_slot *slot)
 {
 	for (int i = 0; i < LEASES_INDEXES; i++) {
-		struct lease_slot **b = bucket(t, i, index_text(slot, i));
+		struct lease_slot **b = bucket(t, i, index_value(slot, i));
 		slot->chain[i] = *b;
 		*b = slot;
 	}
@@ -182,7 +210,7 @@ static int grow_buckets(struct leases *t)
 static void unlink_slot(struct leases *t, struct lease_slot *slot)
 {
 	for (int i = 0; i < LEASES_INDEXES; i++) {
-		struct lease_slot **p = bucket(t, i, index_text(slot, i));
+		struct lease_slot **p = bucket(t, i, index_value(slot, i));
 		while (*p != slot)
 			p = &(*p)->chain[i];
 		*p = slot->chain[i];
@@ -225,24 +253,37 @@ struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec)
 	return slot;
 }
 
-struct lease_slot *leases_find(const struct leases *t, const char *key)
+/* The lease of `index` found by `v` that has not ended. */
+static struct lease_slot *find_in(const struct leases *t, int index, struct index_value v)
 {
 	if (!t->n_buckets)
 		return NULL;
-	for (struct lease_slot *slot = *bucket(t, LEASES_BY_KEY, key); slot; slot = slot->chain[LEASES_BY_KEY])
-		if (!slot->ended && strcmp(lease_key(slot->lease), key) == 0)
+	for (struct lease_slot *slot = *bucket(t, index, v); slot; slot = slot->chain[index])
+		if (!slot->ended && index_matches(slot, index, v))
 			return slot;
 	return NULL;
+}
+
+struct lease_slot *leases_find(const struct leases *t, const char *key)
+{
+	return find_in(t, LEASES_BY_KEY, text_value(key));
+}
+
+struct lease_slot *leases_find_client_id(const struct leases *t, const uint8_t *id, size_t len)
+{
+	return find_in(t, LEASES_BY_CLIENT_ID, (struct index_value){ id, len });
 }
 
 void leases_each_in_netns_named(struct leases *t, const char *name, void (*fn)(struct lease_slot *slot, void *ctx),
 				void *ctx)
 {
+	struct index_value v = text_value(name);
+
 	if (!t->n_buckets)
 		return;
-	for (struct lease_slot *slot = *bucket(t, LEASES_BY_NETNS_NAME, name), *next; slot; slot = next) {
+	for (struct lease_slot *slot = *bucket(t, LEASES_BY_NETNS_NAME, v), *next; slot; slot = next) {
 		next = slot->chain[LEASES_BY_NETNS_NAME];
-		if (strcmp(netns_name(slot->lease), name) == 0)
+		if (index_matches(slot, LEASES_BY_NETNS_NAME, v))
 			fn(slot, ctx);
 	}
 }

@@ -13,9 +13,10 @@
 
 #define LEASE_MAX_WAITERS 8
 
-/* The table's indexes: by attachment key, and by the name of the pod's namespace file
- * (the last part of its path: what a file system event names). */
-enum { LEASES_BY_KEY, LEASES_BY_NETNS_NAME, LEASES_INDEXES };
+/* The table's indexes: by attachment key, by the name of the pod's namespace file
+ * (the last part of its path: what a file system event names), and by DHCP client
+ * identifier (two attachments must never send the same one). */
+enum { LEASES_BY_KEY, LEASES_BY_NETNS_NAME, LEASES_BY_CLIENT_ID, LEASES_INDEXES };
 
 struct lease_slot {
 	struct lease_slot *next, *prev;           /* every lease of the table, newest first */
@@ -63,6 +64,9 @@ void leases_on_add(struct leases *t, void (*fn)(void *ctx, struct lease_slot *sl
 struct lease_slot *leases_add(struct leases *t, const struct lease_spec *spec);
 /* The lease of an attachment key that has not ended; NULL when none. */
 struct lease_slot *leases_find(const struct leases *t, const char *key);
+/* The lease that has not ended whose client sends the identifier `id` (`len` octets);
+ * NULL when none. */
+struct lease_slot *leases_find_client_id(const struct leases *t, const uint8_t *id, size_t len);
 /* Calls `fn` for every lease whose pod's namespace file is named `name` (in any
  * directory), ended or not. */
 void leases_each_in_netns_named(struct leases *t, const char *name, void (*fn)(struct lease_slot *slot, void *ctx),

@@ -102,7 +102,34 @@ static bool find_call(struct methods *m, json_t *params, struct conn *conn, stru
 
 /* ---- DHCP.Allocate ---- */
 
-static struct lease_slot *start_lease(struct methods *m, const struct call *call, struct conn *conn)
+/* Two attachments never send one client identifier at once: the server would take
+ * them for one client, give both one address, and a DHCPRELEASE of either would take
+ * it from the other. With ipam.identity "pod" a pod recreated under its name (a new
+ * container ID) sends the identifier of the lease its predecessor held: when that pod
+ * is gone (its DEL has not come yet), the new attachment takes the identifier over,
+ * and the server's binding with it, without a DHCPRELEASE; while it is still there,
+ * the ADD is refused with "try again": the runtime retries, and succeeds once the old
+ * pod's DEL has come. */
+static int claim_client_id(struct methods *m, const char *key, const struct dhcp_client_config *client,
+			   struct cni_error *err)
+{
+	struct lease_slot *holder = leases_find_client_id(m->leases, client->client_id, client->client_id_len);
+
+	if (!holder)
+		return 0;
+	if (!lease_pod_present(holder->lease)) {
+		lease_hand_over(holder->lease, key);
+		return 0;
+	}
+	cni_error_set(err, CNI_ERR_TRY_AGAIN, "%s: the DHCP client identifier is in use by %s, whose pod in %s still "
+		      "exists", key, lease_key(holder->lease), lease_spec(holder->lease)->netns);
+	cni_error_details(err, "two live pods cannot share one identity (ipam.identity \"pod\": the same pod "
+			       "namespace and name, network and interface); the runtime retries, and the ADD succeeds "
+			       "once the other pod's DEL has come");
+	return -1;
+}
+
+static struct lease_slot *start_lease(struct methods *m, const struct call *call, const char *key, struct conn *conn)
 {
 	struct cni_error err = { 0 };
 	struct lease_spec spec = {
@@ -125,6 +152,11 @@ static struct lease_slot *start_lease(struct methods *m, const struct call *call
 		if (kind && err.code == CNI_ERR_DAEMON)
 			cni_error_details(&err, "members of the daemon's --socket-group may lease only for macvlan "
 						"interfaces; root may for any (see docs/security.md)");
+		conn_reply_error(conn, &err);
+		return NULL;
+	}
+	if (claim_client_id(m, key, &spec.client, &err) < 0) {
+		dhcp_client_config_free(&spec.client);
 		conn_reply_error(conn, &err);
 		return NULL;
 	}
@@ -160,7 +192,7 @@ static void allocate(struct methods *m, json_t *params, struct conn *conn)
 		conn_reply(conn, result ? json_pack("{s:o}", "result", result) : rpc_error_json(&err));
 		return;
 	}
-	if (!slot && !(slot = start_lease(m, &call, conn)))
+	if (!slot && !(slot = start_lease(m, &call, key, conn)))
 		return;
 	if (leases_wait(slot, conn) < 0) {
 		cni_error_set(&err, CNI_ERR_TRY_AGAIN, "%s: too many calls waiting for this lease", key);

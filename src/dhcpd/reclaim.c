@@ -47,6 +47,14 @@ struct lease_slot *reclaim_start(struct leases *t, const struct daemon_options *
 			  names->ifname, err.code ? err.msg : "its namespace went away");
 		return NULL;
 	}
+	/* Another attachment sends its identifier (a pod recreated under its name took it
+	 * over): releasing would take that one's address. */
+	if (leases_find_client_id(t, spec.client.client_id, spec.client.client_id_len)) {
+		log_debug("%s/%s/%s: its client identifier is another lease's now: nothing to reclaim",
+			  names->container_id, names->network, names->ifname);
+		dhcp_client_config_free(&spec.client);
+		return NULL;
+	}
 	if (!pod_address(config, netns_path, names->ifname, &addr)) {
 		log_debug("%s/%s/%s: no IPv4 address on %s in %s: nothing to reclaim", names->container_id,
 			  names->network, names->ifname, names->ifname, netns_path);

@@ -1,6 +1,8 @@
 #include <linux/if_link.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "cni/args.h"
 #include "cni/json.h"
 #include "macvlan/config.h"
 #include "util/mac.h"
@@ -86,7 +88,8 @@ void macvlan_conf_warn_unknown(const struct cni_call *call)
 {
 	/* Ours, the spec's, and what runtimes and other plugins put in a configuration. */
 	static const char *const known[] = {
-		"cniVersion", "name", "type", "master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "hostReach",
+		"cniVersion", "name", "type", "master", "mode", "mtu", "mac", "podMac", "linkInContainer", "bcqueuelen",
+		"hostReach",
 		"ipam", "dns", "args", "runtimeConfig", "capabilities", "prevResult", "cni.dev/valid-attachments",
 		"cni.dev/attachments", NULL,
 	};
@@ -133,9 +136,32 @@ static int check_host_reach(const struct macvlan_conf *conf, struct cni_error *e
 	return -1;
 }
 
+/* podMac: the same pod (namespace and name), network and interface get the same MAC
+ * back after a restart or on another node, so a DHCP server can reserve an address
+ * for the pod by MAC. A MAC given outright wins. Only ADD makes a link: DEL, STATUS
+ * and GC must not fail for want of the pod's names. */
+static int derive_pod_mac(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
+{
+	char pod[CNI_POD_REF_MAX], name[CNI_POD_REF_MAX + 256];
+
+	if (!out->pod_mac || out->has_mac || call->env.command != CNI_CMD_ADD)
+		return 0;
+	if (!cni_args_pod(call->env.args, pod)) {
+		cni_error_set(err, CNI_ERR_INVALID_CONFIG, "podMac needs the pod's K8S_POD_NAMESPACE and K8S_POD_NAME in "
+							   "CNI_ARGS, Kubernetes names both, and the runtime did not pass them");
+		cni_error_details(err, "kubelet passes them through containerd and CRI-O; podman and plain CNI runtimes do "
+				       "not: remove \"podMac\" from their networks, or give a \"mac\"");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s/%s/%s", pod, call->conf.name, call->env.ifname);
+	mac_from_name(name, out->mac);
+	out->has_mac = true;
+	return 0;
+}
+
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
 {
-	static const char *const known_args[] = { "MAC", NULL };
+	static const char *const known_args[] = { "MAC", "K8S_POD_NAMESPACE", "K8S_POD_NAME", NULL };
 	json_t *root = call->conf.root;
 	const char *mode = NULL;
 
@@ -146,7 +172,8 @@ int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, str
 	    parse_unsigned(root, "mtu", &out->mtu, err) < 0 ||
 	    cni_json_bool(root, "", "linkInContainer", &out->link_in_container, err) < 0 ||
 	    parse_unsigned(root, "bcqueuelen", &out->bc_queue_len, err) < 0 || parse_mac(call, out, err) < 0 ||
-	    cni_json_bool(root, "", "hostReach", &out->host_reach, err) < 0 || check_host_reach(out, err) < 0)
+	    cni_json_bool(root, "", "hostReach", &out->host_reach, err) < 0 || check_host_reach(out, err) < 0 ||
+	    cni_json_bool(root, "", "podMac", &out->pod_mac, err) < 0 || derive_pod_mac(call, out, err) < 0)
 		return -1;
 	if (out->master && !*out->master)
 		out->master = NULL;

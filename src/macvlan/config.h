@@ -17,10 +17,11 @@ struct macvlan_conf {
 	bool link_in_container;
 	unsigned bc_queue_len;
 	bool host_reach; /* hostReach: the node reaches its pods through a shim (hostreach.c) */
+	bool pod_mac;    /* podMac: the MAC from the pod's name (has_mac set once derived) */
 };
 
-/* Reads the keys and CNI_ARGS (MAC is the only key it knows); MAC precedence is
- * runtimeConfig.mac > CNI_ARGS MAC > mac. */
+/* Reads the keys and CNI_ARGS (MAC, and the pod's K8S_POD_NAMESPACE and K8S_POD_NAME
+ * for podMac); MAC precedence is runtimeConfig.mac > CNI_ARGS MAC > mac > podMac. */
 /* ADD: says on stderr which keys of the configuration no one reads (a typo). */
 void macvlan_conf_warn_unknown(const struct cni_call *call);
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err);

@@ -10,3 +10,7 @@
 
 bool mac_parse(const char *text, uint8_t mac[MAC_LEN]);
 void mac_format(const uint8_t mac[MAC_LEN], char buf[MAC_STRLEN]);
+/* A locally administered unicast MAC that `text` alone decides (FNV-1a, 64 bits, of
+ * its bytes; the low 48 with the first octet's bit 1 set and bit 0 cleared): the same
+ * name gives the same MAC on any node, so a server can reserve an address by it. */
+void mac_from_name(const char *text, uint8_t mac[MAC_LEN]);

@@ -106,6 +106,40 @@ static void arp_probe_keeps_its_range(void **state)
 	assert_refused("arpProbe", "'0s'", "positive duration");
 }
 
+/* ipam.identity: "container" (the default) or "pod"; anything else is refused naming
+ * both, and so is a pod identity beside a client identifier of ipam.provide. */
+static void identity_is_container_or_pod(void **state)
+{
+	struct dhcp_ipam_conf conf;
+	struct cni_error err;
+	(void)state;
+
+	assert_int_equal(parse("{}", &conf, &err), 0);
+	assert_int_equal(conf.identity, DHCP_IDENTITY_CONTAINER);
+	assert_int_equal(parse("{'identity': 'container'}", &conf, &err), 0);
+	assert_int_equal(conf.identity, DHCP_IDENTITY_CONTAINER);
+	/* Taken without CNI_ARGS: an installer checks a configuration with none. */
+	assert_int_equal(parse("{'identity': 'pod'}", &conf, &err), 0);
+	assert_int_equal(conf.identity, DHCP_IDENTITY_POD);
+
+	assert_refused("identity", "'Pod'", "ipam.identity \"Pod\" is not one: use \"container\" or \"pod\"");
+	assert_refused("identity", "''", "ipam.identity \"\" is not one");
+	assert_refused("identity", "1", "ipam.identity");
+	assert_int_equal(parse("{'identity': 'pod', 'provide': [{'option': 'dhcp-client-identifier', 'value': 'x'}]}",
+			       &conf, &err),
+			 -1);
+	assert_cni_error(&err, CNI_ERR_INVALID_CONFIG,
+			 "ipam.identity \"pod\" and ipam.provide[] dhcp-client-identifier both set the client identifier");
+	/* A fromArg the runtime did not pass sends nothing: no conflict. */
+	assert_int_equal(parse("{'identity': 'pod', 'provide': [{'option': 61, 'fromArg': 'CLIENT_ID'}]}", &conf, &err),
+			 0);
+
+	bool listed = false;
+	for (const char *const *key = dhcp_ipam_keys; *key; key++)
+		listed |= strcmp(*key, "identity") == 0;
+	assert_true(listed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +147,7 @@ int main(void)
 		cmocka_unit_test(timeout_is_at_most_a_day),
 		cmocka_unit_test(retransmit_initial_is_at_most_an_hour),
 		cmocka_unit_test(arp_probe_keeps_its_range),
+		cmocka_unit_test(identity_is_container_or_pod),
 	};
 	return cmocka_run_group_tests_name("ipam_conf", tests, NULL, NULL);
 }

@@ -139,6 +139,29 @@ static void record_of_a_refused_lease_is_lost(void **state)
 	json_decref(record);
 }
 
+/* ipam.identity "pod": the record says so (the identifier itself is the client's,
+ * kept as any), so that a restarted daemon still does not give the lease back. A
+ * container's record has no such member, as before the key existed. */
+static void record_keeps_a_pods_identity(void **state)
+{
+	struct fx *fx = *state;
+	struct lease_spec spec = { 0 };
+
+	fx->spec.identity = DHCP_IDENTITY_POD;
+	acquire(fx);
+	assert_string_equal(json_string_value(json_object_get(fx->record, "identity")), "pod");
+	assert_int_equal(lease_record_spec(fx->record, &spec), 0);
+	assert_int_equal(spec.identity, DHCP_IDENTITY_POD);
+	assert_int_equal(spec.client.client_id_len, 1 + strlen(FX_KEY));
+	dhcp_client_config_free(&spec.client);
+
+	json_object_del(fx->record, "identity");
+	spec = (struct lease_spec){ .identity = DHCP_IDENTITY_POD };
+	assert_int_equal(lease_record_spec(fx->record, &spec), 0);
+	assert_int_equal(spec.identity, DHCP_IDENTITY_CONTAINER);
+	dhcp_client_config_free(&spec.client);
+}
+
 /* ---- reading back ---- */
 
 static void names_mac_spec_and_lease_round_trip(void **state)
@@ -463,6 +486,9 @@ static void damaged_records_are_refused(void **state)
 		{ "arpProbeMs", "4294967296", SPEC },
 		{ "master", "5", SPEC },
 		{ "master", "{}", SPEC },
+		{ "identity", "'container'", SPEC },
+		{ "identity", "'Pod'", SPEC },
+		{ "identity", "1", SPEC },
 		{ "lease", NULL, LEASE },
 		{ "lease", "'ack'", LEASE },
 		{ "lease.ack", NULL, LEASE },
@@ -744,6 +770,7 @@ int main(void)
 		FX_TEST(lease_never_bound_has_no_record),
 		FX_TEST(record_of_a_refused_lease_is_lost),
 		FX_TEST(names_mac_spec_and_lease_round_trip),
+		FX_TEST(record_keeps_a_pods_identity),
 		FX_TEST(lease_start_moves_to_this_boots_clock),
 		FX_TEST(restored_lease_writes_the_same_record),
 		FX_TEST(restored_lease_renews_first_to_the_servers_mac_its_record_kept),

@@ -54,12 +54,35 @@ static void format_is_lower_case_with_colons(void **state)
 	assert_memory_equal(back, mac, MAC_LEN);
 }
 
+/* A pod's MAC from its name: the same on every node and run (the value is FNV-1a's,
+ * computed apart), locally administered and unicast, another for another name. */
+static void mac_from_name_is_stable_local_and_unicast(void **state)
+{
+	uint8_t a[MAC_LEN], again[MAC_LEN], other[MAC_LEN];
+	char text[MAC_STRLEN];
+	(void)state;
+
+	mac_from_name("shop/web-0/lan/eth0", a);
+	mac_format(a, text);
+	assert_string_equal(text, "8e:36:92:6e:ed:6f");
+	mac_from_name("shop/web-0/lan/eth0", again);
+	assert_memory_equal(a, again, MAC_LEN);
+	mac_from_name("shop/web-1/lan/eth0", other);
+	assert_memory_not_equal(a, other, MAC_LEN);
+	static const char *const names[] = { "", "x", "default/a/net/eth0", "kube-system/coredns-1/lan/net1" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		mac_from_name(names[i], other);
+		assert_int_equal(other[0] & 0x03, 0x02);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(colon_and_dash_forms_parse_in_any_case),
 		cmocka_unit_test(malformed_text_is_refused),
 		cmocka_unit_test(format_is_lower_case_with_colons),
+		cmocka_unit_test(mac_from_name_is_stable_local_and_unicast),
 	};
 	return cmocka_run_group_tests_name("mac", tests, NULL, NULL);
 }

@@ -126,6 +126,7 @@ struct lease *lease_new(const struct lease_spec *spec, struct loop *loop, const 
 	memcpy(l->spec.mac, spec->mac, sizeof(l->spec.mac));
 	l->spec.priority = spec->priority;
 	l->spec.arp_probe_ms = spec->arp_probe_ms;
+	l->spec.identity = spec->identity;
 	/* The client's chaddr is the link's MAC, whatever the spec's client said. */
 	struct dhcp_client_config client = spec->client;
 	memcpy(client.mac, spec->mac, sizeof(client.mac));
@@ -219,14 +220,43 @@ void lease_release(struct lease *l, uint64_t now, const char *why)
 	/* The record goes first: a daemon killed now must not bring the lease back. */
 	l->owner->forget(l->ctx, l);
 	probe_stop(&l->probe);
-	dhcp_client_release(&l->client, now);
+	/* A pod's identifier comes back with the pod recreated under its name (a new
+	 * container, maybe on another node), and the server gives it the address it
+	 * still binds to it; a DHCPRELEASE would free the address for any client (dnsmasq
+	 * hashes the new MAC, Kea takes the next in its pool). */
+	if (l->spec.identity == DHCP_IDENTITY_POD)
+		dhcp_client_stop(&l->client);
+	else
+		dhcp_client_release(&l->client, now);
 	pump(l, now);
 	/* An ADD waiting for the lease hears of it only now: its plugin then deletes the
 	 * pod's interface, which the DHCPRELEASE of a grant being probed goes out of. */
 	cni_error_set(&err, CNI_ERR_DHCP, "%s: released before a lease was bound", l->key);
 	l->owner->answer(l->ctx, l, &err);
-	lease_log(l, LOG_INFO, "released", "released (%s)", why);
+	if (l->spec.identity == DHCP_IDENTITY_POD)
+		lease_log(l, LOG_INFO, "released", "ended without DHCPRELEASE (%s): the server keeps the address for "
+			  "the pod's identity until the lease runs out", why);
+	else
+		lease_log(l, LOG_INFO, "released", "released (%s)", why);
 	metrics_lease_released();
+	end(l);
+}
+
+void lease_hand_over(struct lease *l, const char *to)
+{
+	struct cni_error err = { 0 };
+
+	if (l->ended)
+		return;
+	/* The record goes first: a restarted daemon must not bring it back beside its
+	 * successor's, two leases of one identifier. */
+	l->owner->forget(l->ctx, l);
+	probe_stop(&l->probe);
+	dhcp_client_stop(&l->client);
+	cni_error_set(&err, CNI_ERR_DHCP, "%s: its client identifier was handed over to %s", l->key, to);
+	l->owner->answer(l->ctx, l, &err);
+	lease_log(l, LOG_INFO, "handed-over", "ended without DHCPRELEASE: its pod is gone and %s takes over its client "
+		  "identifier, and the server's binding with it", to);
 	end(l);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cni/error.h"
+#include "dhcp/ipam_conf.h"
 #include "dhcp4/client.h"
 #include "dhcpd/loop.h"
 
@@ -26,6 +27,7 @@ struct lease_spec {
 	uint8_t mac[6];
 	int priority;          /* the metric of every route; 0: none */
 	uint32_t arp_probe_ms; /* ipam.arpProbe; 0: a granted address is taken unchecked */
+	enum dhcp_identity identity; /* ipam.identity: a pod's lease is never given back (lease_release) */
 	struct dhcp_client_config client;
 };
 
@@ -66,8 +68,15 @@ void lease_resume(struct lease *lease, uint64_t now, const struct dhcp_lease *sa
  * the pod (ten thousand pods resolving one server overflow the kernel's table). */
 void lease_know_server_mac(struct lease *lease, const uint8_t mac[6]);
 /* DHCPRELEASE (from the pod, or through the master once it is gone), the record
- * forgotten, waiting callers told, and the lease ended. */
+ * forgotten, waiting callers told, and the lease ended. A lease of ipam.identity "pod"
+ * ends the same way but sends no DHCPRELEASE: the server keeps the address bound to the
+ * pod's identifier until the lease runs out, for the pod recreated under its name. */
 void lease_release(struct lease *lease, uint64_t now, const char *why);
+/* Ended without DHCPRELEASE, its record forgotten and waiting callers told: the
+ * attachment `to` sends the same client identifier from now on, and the server's
+ * binding (the address) goes with it. Only for a lease whose pod is gone: two pods
+ * must never send one identifier at once. */
+void lease_hand_over(struct lease *lease, const char *to);
 /* The pod's namespace or interface went away: only the master reaches the server. */
 void lease_lose_pod(struct lease *lease);
 /* Daemon shutdown: silence; the lease lives on at the server and on the pod. */

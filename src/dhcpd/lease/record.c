@@ -68,11 +68,13 @@ json_t *lease_record_json(const struct lease *l, uint64_t now)
 		return NULL;
 	}
 	mac_format(spec->mac, mac);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:s*, s:i, s:I, s:o, s:o}", "version",
+	/* The identifier itself is in "client": "identity" says only whether the lease is
+	 * given back at its end (absent: it is, as in records of earlier versions). */
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:s*, s:i, s:I, s:s*, s:o, s:o}", "version",
 			 RECORD_VERSION, "key", lease_key(l), "containerID", spec->container_id, "network",
 			 spec->network, "ifName", spec->ifname, "netns", spec->netns, "mac", mac, "master", spec->master,
 			 "pod", spec->pod, "priority", spec->priority, "arpProbeMs", (json_int_t)spec->arp_probe_ms,
-			 "client", client, "lease", held);
+			 "identity", spec->identity == DHCP_IDENTITY_POD ? "pod" : NULL, "client", client, "lease", held);
 }
 
 /* ---- reading ---- */
@@ -146,6 +148,20 @@ static int read_client(json_t *client, struct dhcp_client_config *out)
 	return 0;
 }
 
+/* "pod", or absent: records of containers' leases, and of earlier versions. */
+static int read_identity(json_t *record, enum dhcp_identity *out)
+{
+	json_t *identity = json_object_get(record, "identity");
+
+	*out = DHCP_IDENTITY_CONTAINER;
+	if (!identity)
+		return 0;
+	if (!json_is_string(identity) || strcmp(json_string_value(identity), "pod") != 0)
+		return -EINVAL;
+	*out = DHCP_IDENTITY_POD;
+	return 0;
+}
+
 int lease_record_spec(json_t *record, struct lease_spec *spec)
 {
 	json_t *client = json_object_get(record, "client");
@@ -156,7 +172,7 @@ int lease_record_spec(json_t *record, struct lease_spec *spec)
 		return json_object_get(record, "config") ? -ENOENT : -EINVAL;
 	if ((master && !json_is_string(master) && !json_is_null(master)) || !json_is_integer(priority) || json_integer_value(priority) < 0 ||
 	    json_integer_value(priority) > 0x7fffffff || !get_u32(record, "arpProbeMs", &spec->arp_probe_ms) ||
-	    read_client(client, &spec->client) < 0)
+	    read_identity(record, &spec->identity) < 0 || read_client(client, &spec->client) < 0)
 		return -EINVAL;
 	spec->master = json_string_value(master);
 	spec->priority = (int)json_integer_value(priority);

@@ -21,7 +21,7 @@ int lease_record_names(json_t *record, struct lease_spec *spec);
 /* The pod interface's MAC when the lease was taken; -EINVAL when absent. */
 int lease_record_mac(json_t *record, uint8_t mac[6]);
 /* The rest of the spec from a version 2 record: master (borrowed), priority,
- * arpProbe, the client configuration (request options allocated). -ENOENT for a
+ * arpProbe, identity, the client configuration (request options allocated). -ENOENT for a
  * version 1 record, -EINVAL for a bad one. */
 int lease_record_spec(json_t *record, struct lease_spec *spec);
 /* The MAC the lease's DHCPACK came from: -ENOENT when the record has none (written
