@@ -161,19 +161,23 @@ static int derive_pod_mac(const struct cni_call *call, struct macvlan_conf *out,
 
 int macvlan_conf_load(const struct cni_call *call, struct macvlan_conf *out, struct cni_error *err)
 {
-	static const char *const known_args[] = { "MAC", "K8S_POD_NAMESPACE", "K8S_POD_NAME", NULL };
+	/* As the reference: CNI_ARGS it does not read need IgnoreUnknown, which kubelet
+	 * sets; the pod's names are read with podMac. */
+	static const char *const known_args[] = { "MAC", NULL };
+	static const char *const known_args_pod_mac[] = { "MAC", "K8S_POD_NAMESPACE", "K8S_POD_NAME", NULL };
 	json_t *root = call->conf.root;
 	const char *mode = NULL;
 
 	*out = (struct macvlan_conf){ 0 };
-	if (cni_args_check_known(&call->args, known_args, err) < 0 ||
+	if (cni_json_bool(root, "", "podMac", &out->pod_mac, err) < 0 ||
+	    cni_args_check_known(&call->args, out->pod_mac ? known_args_pod_mac : known_args, err) < 0 ||
 	    cni_json_string(root, "", "master", &out->master, err) < 0 ||
 	    cni_json_string(root, "", "mode", &mode, err) < 0 || parse_mode(mode, out, err) < 0 ||
 	    parse_unsigned(root, "mtu", &out->mtu, err) < 0 ||
 	    cni_json_bool(root, "", "linkInContainer", &out->link_in_container, err) < 0 ||
 	    parse_unsigned(root, "bcqueuelen", &out->bc_queue_len, err) < 0 || parse_mac(call, out, err) < 0 ||
 	    cni_json_bool(root, "", "hostReach", &out->host_reach, err) < 0 || check_host_reach(out, err) < 0 ||
-	    cni_json_bool(root, "", "podMac", &out->pod_mac, err) < 0 || derive_pod_mac(call, out, err) < 0)
+	    derive_pod_mac(call, out, err) < 0)
 		return -1;
 	if (out->master && !*out->master)
 		out->master = NULL;

@@ -52,6 +52,15 @@ def test_a_mac_given_outright_wins(lab, macvlan, pod):
     assert mac_of(macvlan.add(conf, pod, args=k8s("web-0"))) == "02:00:00:aa:bb:cc"
 
 
+def test_the_pods_names_need_no_ignore_unknown_with_pod_mac(lab, macvlan, pod):
+    """Without podMac, K8S_POD_* need IgnoreUnknown as the reference wants
+    (test_macvlan_config.py); with it they are keys the plugin reads. (L2 only: the
+    reference's static IPAM would refuse them itself.)"""
+    args = "K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0"
+    result = macvlan.add(macvlan_conf(lab, podMac=True), pod, args=args)
+    assert mac_of(result) == derived_mac(f"shop/web-0/{lab.id}-net/eth0")
+
+
 def test_without_the_pods_names_add_fails_and_del_passes(lab, macvlan, pod):
     conf = static_conf(lab, 20)
     run = macvlan("ADD", conf, pod)
