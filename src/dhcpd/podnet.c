@@ -362,18 +362,18 @@ int podnet_address_ensure(const char *netns_path, const char *ifname, const stru
 
 int podnet_host_route_follow(const char *master, struct in_addr from, struct in_addr to)
 {
-	_cleanup_(nl_socket_freep) struct nl_sock *sk = nl_route_socket(-1);
 	int master_index = master ? (int)if_nametoindex(master) : 0;
 	struct ip_addr old = { .family = AF_INET, .v4 = from }, new = { .family = AF_INET, .v4 = to };
 	char shim[IFNAMSIZ];
 
-	if (!sk)
-		return -ENOMEM;
 	if (master_index == 0)
 		return -ESRCH;
 	host_reach_shim_name(master_index, shim);
 	int shim_index = (int)if_nametoindex(shim);
-	return shim_index ? route_host_move(sk, shim_index, &old, &new) : -ESRCH;
+	if (shim_index == 0)
+		return -ESRCH; /* no hostReach on this master: nothing to follow */
+	_cleanup_(nl_socket_freep) struct nl_sock *sk = nl_route_socket(-1);
+	return sk ? route_host_move(sk, shim_index, &old, &new) : -ENOMEM;
 }
 
 int podnet_send_via_master(const char *master, const uint8_t *datagram, size_t len)

@@ -264,23 +264,6 @@ static int shim_ready(const struct host_reach_node *node, struct shim *shim, str
 	return r < 0 ? shim_error(node, shim, "setting up", r, err) : 0;
 }
 
-/* The link of the main table's route to `addr`/32: `want` if one goes through it, else
- * another's, 0 when there is none, or -errno. */
-static int host_route_link(const struct host_reach_node *node, const struct ip_addr *addr, int want)
-{
-	_cleanup_free_ struct route_entry *routes = NULL;
-	size_t count = 0;
-	int r = route_list(node->sk, AF_INET, &routes, &count), found = 0;
-
-	for (size_t i = 0; r >= 0 && i < count; i++) {
-		const struct route_entry *route = &routes[i];
-		if (route->table == RT_TABLE_MAIN && route->dst.len == 32 && ip_addr_equal(&route->dst.addr, addr) &&
-		    found != want)
-			found = route->index;
-	}
-	return r < 0 ? r : found;
-}
-
 /* How many IPv4 routes leave through the shim: the pods using it. The kernel's own
  * routes for its address are local and broadcast, never counted. */
 static int routes_through(const struct host_reach_node *node, int index)
@@ -313,7 +296,7 @@ static int route_pod(const struct host_reach_node *node, const struct shim *shim
 	if (r != -EEXIST)
 		return r < 0 ? route_error(node, shim, addr, "adding", r, err) : 0;
 	/* Left by a pod that went without DEL and had this address: now this pod's. */
-	int other = host_route_link(node, addr, shim->link.index);
+	int other = route_host_link(node->sk, addr, shim->link.index);
 	if (other == shim->link.index)
 		return 0;
 	char text[INET6_ADDRSTRLEN];
@@ -450,7 +433,7 @@ int host_reach_check(const struct host_reach_node *node, const struct cni_result
 	if (!(shim.link.flags & IFF_UP))
 		return check_failed(node, &shim, "is down", err);
 	for (size_t i = 0; i < addrs.count; i++) {
-		int found = host_route_link(node, &addrs.items[i], shim.link.index);
+		int found = route_host_link(node->sk, &addrs.items[i], shim.link.index);
 		char text[INET6_ADDRSTRLEN];
 		if (found == shim.link.index)
 			continue;

@@ -57,26 +57,27 @@ int route_host_delete(struct nl_sock *sk, int index, const struct ip_addr *addr)
 	return r;
 }
 
-/* Whether the main table routes `addr` (a host route) through link `index`. */
-static int host_route_through(struct nl_sock *sk, int index, const struct ip_addr *addr)
+int route_host_link(struct nl_sock *sk, const struct ip_addr *addr, int want)
 {
 	_cleanup_free_ struct route_entry *routes = NULL;
 	size_t count = 0;
-	int r = route_list(sk, addr->family, &routes, &count);
+	int r = route_list(sk, addr->family, &routes, &count), found = 0;
 
-	for (size_t i = 0; r >= 0 && i < count; i++)
-		if (routes[i].table == RT_TABLE_MAIN && routes[i].index == index &&
-		    routes[i].dst.len == ip_addr_len(addr) * 8 && ip_addr_equal(&routes[i].dst.addr, addr))
-			return 1;
-	return r < 0 ? r : 0;
+	for (size_t i = 0; r >= 0 && i < count; i++) {
+		const struct route_entry *route = &routes[i];
+		if (route->table == RT_TABLE_MAIN && route->dst.len == ip_addr_len(addr) * 8 &&
+		    ip_addr_equal(&route->dst.addr, addr) && found != want)
+			found = route->index;
+	}
+	return r < 0 ? r : found;
 }
 
 int route_host_move(struct nl_sock *sk, int index, const struct ip_addr *from, const struct ip_addr *to)
 {
 	struct cni_route route = { .dst = { .addr = *to, .len = (unsigned)ip_addr_len(to) * 8 } };
-	int r = host_route_through(sk, index, from);
+	int r = route_host_link(sk, from, index);
 
-	if (r <= 0)
+	if (r != index)
 		return r < 0 ? r : -ESRCH;
 	r = route_add(sk, index, &route, NULL);
 	if (r < 0 && r != -EEXIST)

@@ -20,6 +20,10 @@ int link_lower_index(struct nl_sock *sk, int index);
  * there is none. */
 int route_host_delete(struct nl_sock *sk, int index, const struct ip_addr *addr);
 
+/* The link of the main table's host route to `addr`: `want` when one goes through it,
+ * else another's, 0 when there is none, or -errno. */
+int route_host_link(struct nl_sock *sk, const struct ip_addr *addr, int want);
+
 /* The route to `from` (/32) through link `index` moved to `to`: a pod's address changed
  * under it. The new route is added before the old one goes, so that the link never
  * routes nothing meanwhile (its last route going takes the hostReach shim with it).

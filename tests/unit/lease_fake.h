@@ -882,6 +882,20 @@ static inline void reply_offer(struct fx *fx)
 	reply(fx, DHCPOFFER);
 }
 
+/* The server's MAC, the source of the frames the fake server sends. */
+#define FAKE_SERVER_MAC ((const uint8_t[6]){ 0x02, 0x5e, 0x00, 0x00, 0x00, 0x01 })
+
+/* A lease bound by a DHCPACK framed from FAKE_SERVER_MAC: the lease knows it. */
+static inline void bind_from_server_mac(struct fx *fx)
+{
+	memcpy(pod.server_mac, FAKE_SERVER_MAC, 6);
+	fx_lease(fx);
+	lease_start(fx->lease, fx->now);
+	reply_offer(fx);
+	deliver_on_packet(fx, DHCPACK);
+	assert_state(fx, DHCP_STATE_BOUND);
+}
+
 static inline void reply_ack(struct fx *fx)
 {
 	reply(fx, DHCPACK);

@@ -304,15 +304,9 @@ static void expiry_takes_the_address_off_and_starts_over(void **state)
  * path, in case the server's MAC changed. */
 static void renewal_goes_first_to_the_servers_mac_then_through_the_kernel(void **state)
 {
-	static const uint8_t server_mac[6] = { 0x02, 0x5e, 0x00, 0x00, 0x00, 0x01 };
 	struct fx *fx = *state;
 
-	memcpy(pod.server_mac, server_mac, 6);
-	fx_lease(fx);
-	lease_start(fx->lease, fx->now);
-	reply_offer(fx);
-	deliver_on_packet(fx, DHCPACK); /* a frame: its source MAC is the server's */
-	assert_state(fx, DHCP_STATE_BOUND);
+	bind_from_server_mac(fx);
 	fire(fx);
 	fx->answer_returns = false;
 	trace_clear();

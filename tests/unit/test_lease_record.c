@@ -270,23 +270,17 @@ static void restored_lease_writes_the_same_record(void **state)
  * overflowed the kernel's neighbour table, and their renewals never left. */
 static void restored_lease_renews_first_to_the_servers_mac_its_record_kept(void **state)
 {
-	static const uint8_t server_mac[6] = { 0x02, 0x5e, 0x00, 0x00, 0x00, 0x01 };
 	struct fx *fx = *state;
 	struct dhcp_lease saved;
 	uint8_t mac[6];
 	bool lost;
 
-	memcpy(pod.server_mac, server_mac, 6);
-	fx_lease(fx);
-	lease_start(fx->lease, fx->now);
-	reply_offer(fx);
-	deliver_on_packet(fx, DHCPACK); /* a frame: its source MAC is the server's */
-	assert_state(fx, DHCP_STATE_BOUND);
+	bind_from_server_mac(fx);
 	json_t *record = lease_record_json(fx->lease, fx->now);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(record, "lease"), "serverMac")),
 			    "02:5e:00:00:00:01");
 	assert_int_equal(lease_record_server_mac(record, mac), 0);
-	assert_memory_equal(mac, server_mac, 6);
+	assert_memory_equal(mac, FAKE_SERVER_MAC, 6);
 
 	assert_int_equal(lease_record_lease(record, fx->now, &saved, &lost), 0);
 	fx_drop_lease(fx);
@@ -297,7 +291,7 @@ static void restored_lease_renews_first_to_the_servers_mac_its_record_kept(void 
 	lease_resume(fx->lease, fx->now, &saved, lost);
 	assert_state(fx, DHCP_STATE_RENEWING);
 	assert_trace("packet-socket udp-socket packet:DHCPREQUEST");
-	assert_memory_equal(last_sent()->to, server_mac, 6);
+	assert_memory_equal(last_sent()->to, FAKE_SERVER_MAC, 6);
 	assert_ciaddr(last_sent(), ADDR);
 	dhcp_lease_clear(&saved);
 	json_decref(record);
